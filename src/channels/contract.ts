@@ -1,0 +1,101 @@
+// The connector contract: the only shape the rest of Corridor sees of a payment channel.
+// Each channel lives in its own folder (`connector.ts` for the HTTP mechanics per flow,
+// `transformers.ts` for its wire types and the conversions to and from these types).
+// Nothing outside a channel's folder knows its wire format.
+
+import type { UnifiedDecline } from "./declines.ts";
+
+export type PaymentMethodFamily = "card";
+
+export interface ChannelCapabilities {
+  methods: readonly PaymentMethodFamily[];
+  /** Card brands as named by `methods/card` (visa, mastercard, amex, elo, rupay, ...). */
+  brands: readonly string[];
+  /** ISO 4217 alphabetic codes, upper case; "*" means any. */
+  currencies: readonly string[] | "*";
+  /** Card issuing countries (ISO 3166 alpha-2) the channel accepts; "*" means any. */
+  countries: readonly string[] | "*";
+  partial_capture: boolean;
+  refund: boolean;
+  partial_refund: boolean;
+  three_ds: boolean;
+}
+
+export interface CardForChannel {
+  number: string;
+  exp_month: number;
+  exp_year: number;
+  /** Present only while the authorization is in flight; never stored. */
+  cvc?: string;
+  brand: string;
+}
+
+export interface AuthorizeRequest {
+  /** Our attempt id; the channel's idempotency reference and our key to inquire by. */
+  reference: string;
+  /** Integer minor units in ISO 4217 exponent; the connector converts to the channel's own. */
+  amount: number;
+  /** ISO 4217 alphabetic, upper case. */
+  currency: string;
+  card: CardForChannel;
+  /** true: authorize and capture in one call (automatic capture). */
+  capture: boolean;
+  /** Where the channel sends the customer after a 3-D Secure challenge. */
+  return_url: string;
+}
+
+/** The outcome of a call that may move money. Every variant is a value, never a throw. */
+export type MoneyCallOutcome =
+  /** The channel did it. */
+  | { kind: "succeeded"; channel_reference: string; network_response_code?: string; raw: unknown }
+  /** The channel refused it for a business reason (issuer decline, over-refund, ...). */
+  | { kind: "declined"; decline: UnifiedDecline; raw: unknown }
+  /** The channel answered that it failed technically: nothing moved. */
+  | { kind: "error"; decline: UnifiedDecline; raw: unknown }
+  /** We do not know whether money moved (timeout after sending, reset, malformed answer). */
+  | { kind: "unknown"; reason: string };
+
+export type AuthorizeOutcome =
+  | { kind: "approved"; channel_reference: string; captured: boolean; network_response_code?: string; raw: unknown }
+  | { kind: "challenge"; channel_reference: string; redirect_url: string; raw: unknown }
+  | Exclude<MoneyCallOutcome, { kind: "succeeded" }>;
+
+/** What the channel's own record says about one of our references (inquiry). */
+export type ChannelRecord =
+  | { found: false }
+  | {
+      found: true;
+      channel_reference: string;
+      status: "challenge_pending" | "authorized" | "captured" | "voided" | "declined" | "failed";
+      /** Amounts back in our ISO minor units. */
+      authorized_amount: number;
+      captured_amount: number;
+      refunded_amount: number;
+      /** Refunds keyed by our refund reference. */
+      refunds: { reference: string; amount: number; status: "succeeded" | "declined" }[];
+      decline?: UnifiedDecline;
+    };
+
+/** An asynchronous notification from the channel, verified and translated. */
+export type ChannelNotification =
+  | { verified: false; reason: string }
+  | {
+      verified: true;
+      /** Our attempt reference the notification is about. */
+      reference: string;
+      type: "authorization.approved" | "authorization.declined" | "authorization.failed";
+      captured: boolean;
+      decline?: UnifiedDecline;
+    };
+
+export interface Connector {
+  readonly name: string;
+  readonly capabilities: ChannelCapabilities;
+  authorize(request: AuthorizeRequest): Promise<AuthorizeOutcome>;
+  capture(input: { channel_reference: string; reference: string; amount: number; currency: string }): Promise<MoneyCallOutcome>;
+  void(input: { channel_reference: string; reference: string; currency: string }): Promise<MoneyCallOutcome>;
+  refund(input: { channel_reference: string; reference: string; amount: number; currency: string }): Promise<MoneyCallOutcome>;
+  /** Ask the channel what it recorded for our attempt reference. Throws only on programmer error. */
+  inquire(reference: string, currency: string): Promise<ChannelRecord | { unreachable: true; reason: string }>;
+  parseNotification(headers: Record<string, string | string[] | undefined>, raw_body: string): ChannelNotification;
+}

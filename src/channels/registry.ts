@@ -1,0 +1,27 @@
+// The channels this Corridor instance talks to, by name, in their default priority order.
+import type { Connector } from "./contract.ts";
+
+export class ChannelRegistry {
+  private readonly byName = new Map<string, Connector>();
+
+  constructor(connectors: Connector[]) {
+    for (const connector of connectors) {
+      if (this.byName.has(connector.name)) throw new Error(`programmer error: channel ${connector.name} registered twice`);
+      this.byName.set(connector.name, connector);
+    }
+  }
+
+  get(name: string): Connector | undefined {
+    return this.byName.get(name);
+  }
+
+  require(name: string): Connector {
+    const connector = this.byName.get(name);
+    if (!connector) throw new Error(`programmer error: unknown channel ${name}`);
+    return connector;
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+}

@@ -1,0 +1,58 @@
+// Configuration from the environment, read once at start.
+import { randomBytes } from "node:crypto";
+
+function integer(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
+  return Number(raw);
+}
+
+export interface ChannelEndpoint {
+  name: "globalpay" | "localacq";
+  url: string;
+  notification_secret: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  database_url: string;
+  admin_key: string;
+  admin_key_generated: boolean;
+  /** `kid:base64key[,…]`; empty: the embedded default keeps a generated key file beside the database. */
+  vault_keys: string;
+  public_url: string;
+  channel_timeout_ms: number;
+  unknown_inquiry_delay_ms: number;
+  challenge_expiry_ms: number;
+  janitor_interval_ms: number;
+  webhook_interval_ms: number;
+  /** Requests per second per API key; 0 disables the limit. */
+  rate_limit_per_second: number;
+  log_level: string;
+  sandbox_mode: boolean;
+}
+
+export function loadConfig(env = process.env): Config {
+  const port = integer("PORT", 4000);
+  const host = env.HOST ?? "127.0.0.1";
+  const generated = !env.CORRIDOR_ADMIN_KEY;
+  return {
+    port,
+    host,
+    database_url: env.DATABASE_URL ?? "sqlite:./data/corridor.sqlite",
+    admin_key: env.CORRIDOR_ADMIN_KEY ?? `admin_${randomBytes(24).toString("base64url")}`,
+    admin_key_generated: generated,
+    vault_keys: env.CORRIDOR_VAULT_KEYS ?? "",
+    public_url: env.PUBLIC_URL ?? `http://${host}:${port}`,
+    channel_timeout_ms: integer("CHANNEL_TIMEOUT_MS", 8_000),
+    unknown_inquiry_delay_ms: integer("UNKNOWN_INQUIRY_DELAY_MS", 60_000),
+    challenge_expiry_ms: integer("CHALLENGE_EXPIRY_MS", 15 * 60_000),
+    janitor_interval_ms: integer("JANITOR_INTERVAL_MS", 1_000),
+    webhook_interval_ms: integer("WEBHOOK_INTERVAL_MS", 500),
+    rate_limit_per_second: integer("RATE_LIMIT_PER_SECOND", 1_000),
+    log_level: env.LOG_LEVEL ?? "info",
+    sandbox_mode: (env.CORRIDOR_MODE ?? "sandbox") === "sandbox",
+  };
+}

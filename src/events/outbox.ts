@@ -1,0 +1,82 @@
+// The transactional outbox: an event is written in the same database transaction as the state
+// change it reports, so no change is ever announced that did not commit, nor committed unannounced.
+// The webhook worker fans events out to endpoints and delivers them.
+import { newId } from "../ids.ts";
+import type { Queryable, Tx } from "../store/db.ts";
+
+export const eventTypes = [
+  "payment.created",
+  "payment.requires_action",
+  "payment.processing",
+  "payment.requires_capture",
+  "payment.succeeded",
+  "payment.failed",
+  "payment.canceled",
+  "payment.captured",
+  "refund.created",
+  "refund.succeeded",
+  "refund.failed",
+] as const;
+
+export type EventType = (typeof eventTypes)[number];
+
+export interface CorridorEvent {
+  id: string;
+  object: "event";
+  type: EventType;
+  created: number;
+  data: { object: unknown };
+}
+
+export async function recordEvent(
+  tx: Tx,
+  input: { merchant_id: string; type: EventType; object_id: string; object: unknown },
+): Promise<string> {
+  const id = newId("evt");
+  await tx.run("INSERT INTO events (id, merchant_id, type, object_id, data, created_ms) VALUES (?, ?, ?, ?, ?, ?)", [
+    id, input.merchant_id, input.type, input.object_id, JSON.stringify(input.object), Date.now(),
+  ]);
+  return id;
+}
+
+interface EventRow {
+  id: string;
+  type: EventType;
+  data: string;
+  created_ms: unknown;
+}
+
+export function eventView(row: EventRow): CorridorEvent {
+  return {
+    id: row.id,
+    object: "event",
+    type: row.type,
+    created: Math.floor(Number(row.created_ms) / 1000),
+    data: { object: JSON.parse(row.data) },
+  };
+}
+
+export async function listEvents(
+  db: Queryable,
+  merchant_id: string,
+  page: { limit: number; starting_after?: string; type?: string },
+): Promise<{ data: CorridorEvent[]; has_more: boolean }> {
+  const params: unknown[] = [merchant_id];
+  let where = "merchant_id = ?";
+  if (page.starting_after) {
+    where += " AND id < ?";
+    params.push(page.starting_after);
+  }
+  if (page.type) {
+    where += " AND type = ?";
+    params.push(page.type);
+  }
+  params.push(page.limit + 1);
+  const rows = await db.all<EventRow>(`SELECT id, type, data, created_ms FROM events WHERE ${where} ORDER BY id DESC LIMIT ?`, params);
+  return { data: rows.slice(0, page.limit).map(eventView), has_more: rows.length > page.limit };
+}
+
+export async function findEvent(db: Queryable, merchant_id: string, id: string): Promise<CorridorEvent | undefined> {
+  const row = await db.get<EventRow>("SELECT id, type, data, created_ms FROM events WHERE id = ? AND merchant_id = ?", [id, merchant_id]);
+  return row ? eventView(row) : undefined;
+}

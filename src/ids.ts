@@ -1,0 +1,33 @@
+// Prefixed, time-ordered ids (ULID layout: 48-bit millisecond time + 80 random bits, Crockford
+// base32), so that ordering by id is ordering by creation time for cursor pagination.
+import { randomBytes } from "node:crypto";
+
+const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+
+export type IdPrefix =
+  | "mer" | "key" | "pay" | "att" | "op" | "re" | "card" | "evt" | "we" | "whd"
+  | "acct" | "tr" | "rc";
+
+function encodeTime(ms: number): string {
+  let out = "";
+  let rest = ms;
+  for (let i = 0; i < 10; i++) {
+    out = alphabet[rest % 32] + out;
+    rest = Math.floor(rest / 32);
+  }
+  return out;
+}
+
+function encodeRandom(bytes: Buffer): string {
+  let out = "";
+  for (const byte of bytes) out += alphabet[byte % 32];
+  return out;
+}
+
+export function newId(prefix: IdPrefix): string {
+  return `${prefix}_${encodeTime(Date.now())}${encodeRandom(randomBytes(16))}`;
+}
+
+export function hasPrefix(id: unknown, prefix: IdPrefix): id is string {
+  return typeof id === "string" && id.startsWith(`${prefix}_`) && id.length <= 64;
+}

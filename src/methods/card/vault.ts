@@ -1,0 +1,89 @@
+// The card vault: the PAN is stored only encrypted (AES-256-GCM) under a key id (PCI DSS 3.5.1);
+// the CVC is never stored (3.3.1). A keyed fingerprint (HMAC-SHA256) identifies a card without
+// revealing it.
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { newId } from "../../ids.ts";
+import { assert } from "../../limits.ts";
+import type { Queryable, Tx } from "../../store/db.ts";
+
+export interface VaultKeys {
+  active_key_id: string;
+  keys: Map<string, Buffer>;
+}
+
+/** Parses `kid:base64key[,kid:base64key…]`; the first key encrypts, all decrypt. */
+export function parseVaultKeys(spec: string): VaultKeys {
+  const keys = new Map<string, Buffer>();
+  for (const part of spec.split(",")) {
+    const [id, encoded] = part.split(":");
+    const key = Buffer.from(encoded ?? "", "base64");
+    if (!id || key.length !== 32) throw new Error("CORRIDOR_VAULT_KEYS must be kid:base64(32 bytes)[,…]");
+    keys.set(id, key);
+  }
+  const active_key_id = spec.split(":")[0];
+  return { active_key_id, keys };
+}
+
+export function generateVaultKeySpec(): string {
+  return `k${Date.now().toString(36)}:${randomBytes(32).toString("base64")}`;
+}
+
+/** The embedded default keeps a generated key file beside the database (owner-only permissions). */
+export function loadOrCreateVaultKeyFile(path: string): string {
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  mkdirSync(dirname(path), { recursive: true });
+  const spec = generateVaultKeySpec();
+  writeFileSync(path, spec + "\n", { mode: 0o600 });
+  return spec;
+}
+
+export class Vault {
+  private readonly fingerprintKey: Buffer;
+
+  constructor(private readonly keys: VaultKeys) {
+    const active = keys.keys.get(keys.active_key_id);
+    assert(active, "the active vault key exists");
+    this.fingerprintKey = Buffer.from(hkdfSync("sha256", active, Buffer.alloc(0), "corridor card fingerprint", 32));
+  }
+
+  fingerprint(pan: string): string {
+    return createHmac("sha256", this.fingerprintKey).update(pan).digest("base64url").slice(0, 22);
+  }
+
+  async store(
+    tx: Tx,
+    input: { merchant_id: string; pan: string; brand: string; exp_month: number; exp_year: number; bin_country: string | null },
+  ): Promise<string> {
+    const id = newId("card");
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.keys.keys.get(this.keys.active_key_id)!, iv);
+    cipher.setAAD(Buffer.from(id));
+    const ciphertext = Buffer.concat([cipher.update(input.pan, "utf8"), cipher.final()]);
+    await tx.run(
+      `INSERT INTO vault_cards (id, merchant_id, key_id, iv, ciphertext, auth_tag, fingerprint, bin, last4, brand, exp_month, exp_year, bin_country, created_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        id, input.merchant_id, this.keys.active_key_id, iv.toString("base64"), ciphertext.toString("base64"),
+        cipher.getAuthTag().toString("base64"), this.fingerprint(input.pan), input.pan.slice(0, 6), input.pan.slice(-4),
+        input.brand, input.exp_month, input.exp_year, input.bin_country, Date.now(),
+      ],
+    );
+    return id;
+  }
+
+  async reveal(db: Queryable, card_id: string): Promise<string> {
+    const row = await db.get<{ key_id: string; iv: string; ciphertext: string; auth_tag: string }>(
+      "SELECT key_id, iv, ciphertext, auth_tag FROM vault_cards WHERE id = ?",
+      [card_id],
+    );
+    assert(row, `vault card ${card_id} exists`);
+    const key = this.keys.keys.get(row.key_id);
+    assert(key, `vault key ${row.key_id} is loaded`);
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(row.iv, "base64"));
+    decipher.setAAD(Buffer.from(card_id));
+    decipher.setAuthTag(Buffer.from(row.auth_tag, "base64"));
+    return Buffer.concat([decipher.update(Buffer.from(row.ciphertext, "base64")), decipher.final()]).toString("utf8");
+  }
+}

@@ -1,0 +1,19 @@
+import type { ChannelRegistry } from "../channels/registry.ts";
+import type { Vault } from "../methods/card/vault.ts";
+import type { Db } from "../store/db.ts";
+
+export interface PaymentSettings {
+  /** Public base URL of this API, for 3-D Secure return pages. */
+  public_url: string;
+  /** Delay before the janitor first asks a channel about an unknown outcome. */
+  unknown_inquiry_delay_ms: number;
+  /** How long a customer has to finish a 3-D Secure challenge before the janitor asks. */
+  challenge_expiry_ms: number;
+}
+
+export interface PaymentsContext {
+  db: Db;
+  vault: Vault;
+  channels: ChannelRegistry;
+  settings: PaymentSettings;
+}

@@ -1,0 +1,185 @@
+// Creating and confirming card payments.
+import type { CardForChannel } from "../channels/contract.ts";
+import { invalid, notFound, ok, unexpectedState, type Result } from "../errors.ts";
+import { recordEvent } from "../events/outbox.ts";
+import { newId } from "../ids.ts";
+import { cardExpired, checkCardNumber } from "../methods/card/card.ts";
+import { lookupBin } from "../methods/card/bins.ts";
+import { findCurrency } from "../money/currency.ts";
+import { currentRoutingConfig, decideRoute, defaultRoutingConfig, type PaymentFacts } from "../routing/rules.ts";
+import type { Tx } from "../store/db.ts";
+import { insertAttempt, runAttempts, type PlannedAttempt } from "./attempts.ts";
+import type { PaymentsContext } from "./context.ts";
+import { loadPayment, lockPayment, readPaymentView, savePayment, type PaymentRecord, type PaymentView } from "./model.ts";
+
+export interface CardInput {
+  number: string;
+  exp_month: number;
+  exp_year: number;
+  cvc?: string;
+}
+
+export interface PaymentMethodInput {
+  type: "card";
+  card: CardInput;
+}
+
+export interface CreatePaymentInput {
+  amount: number;
+  currency: string;
+  payment_method_data?: PaymentMethodInput;
+  capture_method?: "automatic" | "manual";
+  confirm?: boolean;
+  customer?: string;
+  description?: string;
+  metadata?: Record<string, string>;
+  return_url?: string;
+}
+
+/** A card that passed validation: facts for routing, data for the channel. Lives only in memory. */
+interface CheckedCard {
+  channel_card: CardForChannel;
+  bin_country: string | null;
+}
+
+const cardParam = "payment_method_data.card";
+
+async function checkCard(ctx: PaymentsContext, input: CardInput): Promise<Result<CheckedCard>> {
+  const number = input.number.replace(/[ -]/g, "");
+  const check = checkCardNumber(number);
+  if (!check.ok) return invalid(`${cardParam}.number`, check.code, check.message);
+  if (cardExpired(input.exp_month, input.exp_year)) return invalid(`${cardParam}.exp_year`, "invalid_expiry_year", "The card has expired.");
+  if (input.cvc !== undefined && input.cvc.length !== check.cvc_length) {
+    return invalid(`${cardParam}.cvc`, "invalid_cvc", `The security code of a ${check.brand} card has ${check.cvc_length} digits.`);
+  }
+  const bin = await lookupBin(ctx.db, number);
+  return ok({
+    channel_card: { number, exp_month: input.exp_month, exp_year: input.exp_year, cvc: input.cvc, brand: check.brand },
+    bin_country: bin?.country ?? null,
+  });
+}
+
+async function planRoute(ctx: PaymentsContext, merchant_id: string, facts: PaymentFacts): Promise<Result<PlannedAttempt[]>> {
+  const config = (await currentRoutingConfig(ctx.db, merchant_id))?.config ?? defaultRoutingConfig(ctx.channels);
+  const { route, skipped } = decideRoute(config, ctx.channels, facts);
+  if (route.length === 0) {
+    const why = skipped.length ? ` (${skipped.join("; ")})` : "";
+    return invalid("payment_method_data", "no_eligible_channel", `No configured channel can take this payment${why}.`);
+  }
+  return ok(route);
+}
+
+function factsOf(payment: { amount: number; currency: string }, card: CheckedCard): PaymentFacts {
+  return { method: "card", brand: card.channel_card.brand, currency: payment.currency, amount: payment.amount, country: card.bin_country };
+}
+
+async function insertPayment(tx: Tx, payment: PaymentRecord): Promise<void> {
+  await tx.run(
+    `INSERT INTO payments (id, merchant_id, status, amount, currency, capture_method, amount_capturable, amount_received, amount_refunded,
+       card_id, customer, description, metadata, return_url, created_ms, updated_ms)
+     VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      payment.id, payment.merchant_id, payment.status, payment.amount, payment.currency, payment.capture_method, payment.card_id,
+      payment.customer, payment.description, JSON.stringify(payment.metadata), payment.return_url, payment.created_ms, payment.created_ms,
+    ],
+  );
+}
+
+export async function createPayment(ctx: PaymentsContext, merchant_id: string, input: CreatePaymentInput): Promise<Result<PaymentView>> {
+  const currency = findCurrency(input.currency);
+  if (!currency) return invalid("currency", "invalid_currency", `'${input.currency}' is not a supported ISO 4217 currency.`);
+  if (input.confirm && !input.payment_method_data) {
+    return invalid("payment_method_data", "payment_method_required", "A payment method is required to confirm a payment.");
+  }
+  const card = input.payment_method_data ? await checkCard(ctx, input.payment_method_data.card) : undefined;
+  if (card && !card.ok) return card;
+  const facts = card?.ok ? factsOf({ amount: input.amount, currency: currency.code }, card.value) : undefined;
+  const route = input.confirm && facts ? await planRoute(ctx, merchant_id, facts) : undefined;
+  if (route && !route.ok) return route;
+
+  const now = Date.now();
+  const payment: PaymentRecord = {
+    id: newId("pay"), merchant_id, status: input.confirm ? "processing" : card ? "requires_confirmation" : "requires_payment_method",
+    amount: input.amount, currency: currency.code, capture_method: input.capture_method ?? "automatic",
+    amount_capturable: 0, amount_received: 0, amount_refunded: 0, card_id: null, channel: null,
+    customer: input.customer ?? null, description: input.description ?? null, metadata: input.metadata ?? {},
+    last_error: null, next_action: null, return_url: input.return_url ?? null, cancel_requested: false, cancellation_reason: null,
+    created_ms: now,
+  };
+  const first_attempt_id = await ctx.db.transaction(async (tx) => {
+    if (card?.ok) {
+      payment.card_id = await ctx.vault.store(tx, {
+        merchant_id, pan: card.value.channel_card.number, brand: card.value.channel_card.brand,
+        exp_month: card.value.channel_card.exp_month, exp_year: card.value.channel_card.exp_year, bin_country: card.value.bin_country,
+      });
+    }
+    await insertPayment(tx, payment);
+    await recordEvent(tx, { merchant_id, type: "payment.created", object_id: payment.id, object: await readPaymentView(tx, payment) });
+    return route?.ok ? insertAttempt(tx, payment, route.value[0]) : undefined;
+  });
+  if (route?.ok && card?.ok && first_attempt_id) {
+    await runAttempts(ctx, payment, route.value, card.value.channel_card, first_attempt_id);
+  }
+  return ok(await currentView(ctx, merchant_id, payment.id));
+}
+
+async function currentView(ctx: PaymentsContext, merchant_id: string, payment_id: string): Promise<PaymentView> {
+  const payment = await loadPayment(ctx.db, merchant_id, payment_id);
+  if (!payment) throw new Error(`programmer error: payment ${payment_id} vanished`);
+  return readPaymentView(ctx.db, payment);
+}
+
+export async function confirmPayment(
+  ctx: PaymentsContext,
+  merchant_id: string,
+  payment_id: string,
+  input: { payment_method_data?: PaymentMethodInput; return_url?: string },
+): Promise<Result<PaymentView>> {
+  const payment = await loadPayment(ctx.db, merchant_id, payment_id);
+  if (!payment) return notFound("payment", payment_id);
+  if (payment.status !== "requires_confirmation" && payment.status !== "requires_payment_method") {
+    return unexpectedState("payment", payment.status, "confirm");
+  }
+  if (!input.payment_method_data && !payment.card_id) {
+    return invalid("payment_method_data", "payment_method_required", "A payment method is required to confirm a payment.");
+  }
+  const card = input.payment_method_data ? await checkCard(ctx, input.payment_method_data.card) : await vaultedCard(ctx, payment);
+  if (!card.ok) return card;
+  const route = await planRoute(ctx, merchant_id, factsOf(payment, card.value));
+  if (!route.ok) return route;
+
+  const started = await ctx.db.transaction(async (tx) => {
+    const locked = await lockPayment(tx, payment.id);
+    if (locked.status !== "requires_confirmation" && locked.status !== "requires_payment_method") return unexpectedState("payment", locked.status, "confirm");
+    if (input.payment_method_data) {
+      locked.card_id = await ctx.vault.store(tx, {
+        merchant_id, pan: card.value.channel_card.number, brand: card.value.channel_card.brand,
+        exp_month: card.value.channel_card.exp_month, exp_year: card.value.channel_card.exp_year, bin_country: card.value.bin_country,
+      });
+      await tx.run("UPDATE payments SET card_id = ? WHERE id = ?", [locked.card_id, locked.id]);
+    }
+    if (input.return_url) {
+      locked.return_url = input.return_url;
+      await tx.run("UPDATE payments SET return_url = ? WHERE id = ?", [input.return_url, locked.id]);
+    }
+    locked.status = "processing";
+    await savePayment(tx, locked);
+    return ok({ payment: locked, attempt_id: await insertAttempt(tx, locked, route.value[0]) });
+  });
+  if (!started.ok) return started;
+  await runAttempts(ctx, started.value.payment, route.value, card.value.channel_card, started.value.attempt_id);
+  return ok(await currentView(ctx, merchant_id, payment.id));
+}
+
+async function vaultedCard(ctx: PaymentsContext, payment: PaymentRecord): Promise<Result<CheckedCard>> {
+  const row = await ctx.db.get<{ brand: string; exp_month: number; exp_year: number; bin_country: string | null }>(
+    "SELECT brand, exp_month, exp_year, bin_country FROM vault_cards WHERE id = ?",
+    [payment.card_id],
+  );
+  if (!row) throw new Error(`programmer error: vault card of ${payment.id} missing`);
+  const number = await ctx.vault.reveal(ctx.db, payment.card_id!);
+  return ok({
+    channel_card: { number, exp_month: Number(row.exp_month), exp_year: Number(row.exp_year), brand: row.brand },
+    bin_country: row.bin_country,
+  });
+}

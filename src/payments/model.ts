@@ -1,0 +1,242 @@
+// The payment and attempt records, how they are read, and how they look over the API.
+import { toSafeNumber, type Queryable, type Tx } from "../store/db.ts";
+
+export const paymentStatuses = [
+  "requires_payment_method",
+  "requires_confirmation",
+  "requires_action",
+  "processing",
+  "requires_capture",
+  "succeeded",
+  "canceled",
+  "failed",
+] as const;
+export type PaymentStatus = (typeof paymentStatuses)[number];
+
+/** pending: persisted, channel being called. unknown: the call may have moved money; the janitor asks. */
+export type AttemptStatus =
+  | "pending"
+  | "requires_action"
+  | "authorized"
+  | "captured"
+  | "declined"
+  | "failed"
+  | "unknown"
+  | "voided"
+  | "reversed";
+
+export interface LastError {
+  type: "card_error" | "api_error";
+  code: string;
+  decline_code?: string;
+  message: string;
+  attempt: string;
+}
+
+export interface NextAction {
+  type: "redirect_to_url";
+  redirect_to_url: { url: string; return_url: string | null };
+}
+
+export interface PaymentRecord {
+  id: string;
+  merchant_id: string;
+  status: PaymentStatus;
+  amount: number;
+  currency: string;
+  capture_method: "automatic" | "manual";
+  amount_capturable: number;
+  amount_received: number;
+  amount_refunded: number;
+  card_id: string | null;
+  channel: string | null;
+  customer: string | null;
+  description: string | null;
+  metadata: Record<string, string>;
+  last_error: LastError | null;
+  next_action: NextAction | null;
+  return_url: string | null;
+  cancel_requested: boolean;
+  cancellation_reason: string | null;
+  created_ms: number;
+}
+
+export interface AttemptRecord {
+  id: string;
+  payment_id: string;
+  channel: string;
+  status: AttemptStatus;
+  amount: number;
+  currency: string;
+  capture: boolean;
+  channel_reference: string | null;
+  decline_code: string | null;
+  decline_category: string | null;
+  raw_code: string | null;
+  network_response_code: string | null;
+  latency_ms: number | null;
+  routing_reason: string;
+  inquiries: number;
+  created_ms: number;
+}
+
+export interface CardDetails {
+  brand: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+  bin_country: string | null;
+  fingerprint: string;
+}
+
+type Raw = Record<string, unknown>;
+
+function parseJson<T>(value: unknown): T | null {
+  return typeof value === "string" && value.length > 0 ? (JSON.parse(value) as T) : null;
+}
+
+export function paymentFromRow(row: Raw): PaymentRecord {
+  return {
+    id: row.id as string,
+    merchant_id: row.merchant_id as string,
+    status: row.status as PaymentStatus,
+    amount: toSafeNumber(row.amount),
+    currency: row.currency as string,
+    capture_method: row.capture_method as "automatic" | "manual",
+    amount_capturable: toSafeNumber(row.amount_capturable),
+    amount_received: toSafeNumber(row.amount_received),
+    amount_refunded: toSafeNumber(row.amount_refunded),
+    card_id: (row.card_id as string | null) ?? null,
+    channel: (row.channel as string | null) ?? null,
+    customer: (row.customer as string | null) ?? null,
+    description: (row.description as string | null) ?? null,
+    metadata: parseJson<Record<string, string>>(row.metadata) ?? {},
+    last_error: parseJson<LastError>(row.last_error),
+    next_action: parseJson<NextAction>(row.next_action),
+    return_url: (row.return_url as string | null) ?? null,
+    cancel_requested: Number(row.cancel_requested) === 1,
+    cancellation_reason: (row.cancellation_reason as string | null) ?? null,
+    created_ms: toSafeNumber(row.created_ms),
+  };
+}
+
+export function attemptFromRow(row: Raw): AttemptRecord {
+  return {
+    id: row.id as string,
+    payment_id: row.payment_id as string,
+    channel: row.channel as string,
+    status: row.status as AttemptStatus,
+    amount: toSafeNumber(row.amount),
+    currency: row.currency as string,
+    capture: Number(row.capture) === 1,
+    channel_reference: (row.channel_reference as string | null) ?? null,
+    decline_code: (row.decline_code as string | null) ?? null,
+    decline_category: (row.decline_category as string | null) ?? null,
+    raw_code: (row.raw_code as string | null) ?? null,
+    network_response_code: (row.network_response_code as string | null) ?? null,
+    latency_ms: row.latency_ms === null || row.latency_ms === undefined ? null : toSafeNumber(row.latency_ms),
+    routing_reason: row.routing_reason as string,
+    inquiries: toSafeNumber(row.inquiries),
+    created_ms: toSafeNumber(row.created_ms),
+  };
+}
+
+export async function loadPayment(db: Queryable, merchant_id: string, id: string): Promise<PaymentRecord | undefined> {
+  const row = await db.get<Raw>("SELECT * FROM payments WHERE id = ? AND merchant_id = ?", [id, merchant_id]);
+  return row ? paymentFromRow(row) : undefined;
+}
+
+/** Reads and row-locks a payment inside a transaction (PostgreSQL: FOR UPDATE). */
+export async function lockPayment(tx: Tx, id: string): Promise<PaymentRecord> {
+  const row = await tx.get<Raw>(`SELECT * FROM payments WHERE id = ? ${tx.forUpdate}`, [id]);
+  if (!row) throw new Error(`programmer error: payment ${id} vanished`);
+  return paymentFromRow(row);
+}
+
+export async function loadAttempt(db: Queryable, id: string): Promise<AttemptRecord | undefined> {
+  const row = await db.get<Raw>("SELECT * FROM attempts WHERE id = ?", [id]);
+  return row ? attemptFromRow(row) : undefined;
+}
+
+export async function loadAttempts(db: Queryable, payment_id: string): Promise<AttemptRecord[]> {
+  const rows = await db.all<Raw>("SELECT * FROM attempts WHERE payment_id = ? ORDER BY id", [payment_id]);
+  return rows.map(attemptFromRow);
+}
+
+export async function loadCardDetails(db: Queryable, card_id: string): Promise<CardDetails | undefined> {
+  const row = await db.get<Raw>("SELECT brand, last4, exp_month, exp_year, bin_country, fingerprint FROM vault_cards WHERE id = ?", [card_id]);
+  if (!row) return undefined;
+  return {
+    brand: row.brand as string,
+    last4: row.last4 as string,
+    exp_month: toSafeNumber(row.exp_month),
+    exp_year: toSafeNumber(row.exp_year),
+    bin_country: (row.bin_country as string | null) ?? null,
+    fingerprint: row.fingerprint as string,
+  };
+}
+
+/** Writes the mutable state columns of a payment (the money itself lives in the ledger). */
+export async function savePayment(tx: Tx, payment: PaymentRecord): Promise<void> {
+  await tx.run(
+    `UPDATE payments SET status = ?, amount_capturable = ?, amount_received = ?, amount_refunded = ?, channel = ?,
+       last_error = ?, next_action = ?, cancel_requested = ?, cancellation_reason = ?, updated_ms = ? WHERE id = ?`,
+    [
+      payment.status, payment.amount_capturable, payment.amount_received, payment.amount_refunded, payment.channel,
+      payment.last_error ? JSON.stringify(payment.last_error) : null,
+      payment.next_action ? JSON.stringify(payment.next_action) : null,
+      payment.cancel_requested ? 1 : 0, payment.cancellation_reason, Date.now(), payment.id,
+    ],
+  );
+}
+
+export function attemptView(attempt: AttemptRecord) {
+  return {
+    id: attempt.id,
+    object: "payment_attempt",
+    channel: attempt.channel,
+    status: attempt.status,
+    decline_code: attempt.decline_code,
+    decline_category: attempt.decline_category,
+    network_response_code: attempt.network_response_code,
+    channel_response_code: attempt.raw_code,
+    latency_ms: attempt.latency_ms,
+    routing_reason: attempt.routing_reason,
+    created: Math.floor(attempt.created_ms / 1000),
+  };
+}
+
+export function paymentView(payment: PaymentRecord, card: CardDetails | undefined, attempts: AttemptRecord[]) {
+  return {
+    id: payment.id,
+    object: "payment",
+    status: payment.status,
+    amount: payment.amount,
+    amount_capturable: payment.amount_capturable,
+    amount_received: payment.amount_received,
+    amount_refunded: payment.amount_refunded,
+    currency: payment.currency.toLowerCase(),
+    capture_method: payment.capture_method,
+    payment_method_details: card ? { type: "card", card } : null,
+    channel: payment.channel,
+    attempts: attempts.map(attemptView),
+    last_error: payment.last_error,
+    next_action: payment.next_action,
+    cancellation_reason: payment.cancellation_reason,
+    customer: payment.customer,
+    description: payment.description,
+    metadata: payment.metadata,
+    livemode: false,
+    created: Math.floor(payment.created_ms / 1000),
+  };
+}
+
+export type PaymentView = ReturnType<typeof paymentView>;
+
+export async function readPaymentView(db: Queryable, payment: PaymentRecord): Promise<PaymentView> {
+  const [card, attempts] = await Promise.all([
+    payment.card_id ? loadCardDetails(db, payment.card_id) : undefined,
+    loadAttempts(db, payment.id),
+  ]);
+  return paymentView(payment, card, attempts);
+}

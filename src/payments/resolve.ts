@@ -1,0 +1,153 @@
+// Resolving what we did not hear: unknown attempts, 3-D Secure challenges finished at the channel,
+// captures, voids and refunds whose answer was lost. The truth is what the channel recorded
+// (inquiry) or tells us (a verified notification); nothing is auto-failed without asking.
+import type { ChannelRecord, Connector, MoneyCallOutcome } from "../channels/contract.ts";
+import { corridorDecline, type UnifiedDecline } from "../channels/declines.ts";
+import { assert } from "../limits.ts";
+import { recordApproval, recordRefusal, updateAttempt, emit } from "./attempts.ts";
+import type { PaymentsContext } from "./context.ts";
+import { attemptFromRow, loadAttempt, lockPayment, savePayment, type AttemptRecord } from "./model.ts";
+import { recordOperationFailure, recordOperationSuccess, type OperationKind } from "./operations.ts";
+import { postAuthorization, postCapture, postRelease, postReversal } from "./postings.ts";
+import { loadRefundById, settleRefundOutcome } from "./refunds.ts";
+
+/** What the channel says happened to an authorization attempt. */
+export type AttemptTruth =
+  | { kind: "approved"; channel_reference: string; captured: boolean }
+  | { kind: "declined"; decline: UnifiedDecline }
+  | { kind: "never_received" }
+  | { kind: "still_pending" };
+
+export function truthFromRecord(record: ChannelRecord): AttemptTruth {
+  if (!record.found) return { kind: "never_received" };
+  switch (record.status) {
+    case "challenge_pending":
+      return { kind: "still_pending" };
+    case "authorized":
+    case "captured":
+    case "voided":
+      // A voided record that we did not void cannot happen: we are the only one voiding.
+      return { kind: "approved", channel_reference: record.channel_reference, captured: record.status === "captured" || record.captured_amount > 0 };
+    case "declined":
+      return { kind: "declined", decline: record.decline ?? corridorDecline("generic_decline") };
+    case "failed":
+      return { kind: "declined", decline: record.decline ?? corridorDecline("processing_error") };
+  }
+}
+
+const openAttemptStatuses = new Set(["pending", "unknown", "requires_action"]);
+
+/**
+ * Applies the channel's truth about an attempt. An approval the merchant still wants completes
+ * the payment; one it no longer wants (canceled meanwhile) is reversed at the channel first.
+ * Returns "retry_later" when the channel must be asked again.
+ */
+export async function applyAttemptTruth(ctx: PaymentsContext, attempt_id: string, truth: AttemptTruth): Promise<"done" | "retry_later"> {
+  const attempt = await loadAttempt(ctx.db, attempt_id);
+  assert(attempt, `attempt ${attempt_id} exists`);
+  if (!openAttemptStatuses.has(attempt.status)) return "done"; // already settled: a duplicate answer
+  if (truth.kind === "still_pending") return "retry_later";
+  if (truth.kind === "approved") {
+    const wanted = await ctx.db.get<{ status: string; cancel_requested: number }>("SELECT status, cancel_requested FROM payments WHERE id = ?", [attempt.payment_id]);
+    const stillWanted = (wanted?.status === "processing" || wanted?.status === "requires_action") && Number(wanted.cancel_requested) !== 1;
+    if (!stillWanted) return reverseUnwantedApproval(ctx, attempt, truth);
+  }
+  await ctx.db.transaction(async (tx) => {
+    const payment = await lockPayment(tx, attempt.payment_id);
+    const current = attemptFromRow((await tx.get(`SELECT * FROM attempts WHERE id = ? ${tx.forUpdate}`, [attempt.id]))!);
+    if (!openAttemptStatuses.has(current.status)) return;
+    if (truth.kind === "approved") return recordApproval(tx, payment, current, truth);
+    const decline = truth.kind === "declined" ? truth.decline : corridorDecline("processing_error", "the channel has no record of the attempt");
+    if (payment.status === "processing" || payment.status === "requires_action") {
+      await recordRefusal(tx, payment, current, { status: truth.kind === "declined" ? "declined" : "failed", decline, may_cascade: false });
+      if (payment.cancel_requested) {
+        payment.status = "canceled";
+        await savePayment(tx, payment);
+      }
+      return;
+    }
+    await updateAttempt(tx, current, { status: truth.kind === "declined" ? "declined" : "failed", decline, next_inquiry_ms: null });
+  });
+  return "done";
+}
+
+/** The channel approved but the merchant no longer wants it: void or refund at the channel, then book both. */
+async function reverseUnwantedApproval(
+  ctx: PaymentsContext,
+  attempt: AttemptRecord,
+  approval: { channel_reference: string; captured: boolean },
+): Promise<"done" | "retry_later"> {
+  const connector = ctx.channels.require(attempt.channel);
+  const call = { channel_reference: approval.channel_reference, reference: `${attempt.id}_reversal`, amount: attempt.amount, currency: attempt.currency };
+  const outcome: MoneyCallOutcome = approval.captured ? await connector.refund(call) : await connector.void(call);
+  if (outcome.kind !== "succeeded") return "retry_later";
+  await ctx.db.transaction(async (tx) => {
+    const payment = await lockPayment(tx, attempt.payment_id);
+    const current = attemptFromRow((await tx.get(`SELECT * FROM attempts WHERE id = ? ${tx.forUpdate}`, [attempt.id]))!);
+    if (!openAttemptStatuses.has(current.status)) return;
+    const movement = { merchant_id: payment.merchant_id, channel: attempt.channel, currency: attempt.currency, amount: attempt.amount };
+    await postAuthorization(tx, attempt.id, movement);
+    if (approval.captured) {
+      await postCapture(tx, attempt.id, attempt.amount, attempt.id);
+      await postReversal(tx, attempt.id, movement);
+    } else {
+      await postRelease(tx, attempt.id, "void", `${attempt.id}_reversal`);
+    }
+    await updateAttempt(tx, current, { status: "reversed", channel_reference: approval.channel_reference, next_inquiry_ms: null });
+    if (payment.status === "processing") {
+      payment.status = "canceled";
+      payment.next_action = null;
+      await savePayment(tx, payment);
+      await emit(tx, payment, "payment.canceled");
+    }
+  });
+  return "done";
+}
+
+async function inquire(connector: Connector, reference: string, currency: string): Promise<ChannelRecord | undefined> {
+  const record = await connector.inquire(reference, currency);
+  return "unreachable" in record ? undefined : record;
+}
+
+/** Asks the channel about one attempt and applies the answer. */
+export async function resolveAttemptByInquiry(ctx: PaymentsContext, attempt: AttemptRecord): Promise<"done" | "retry_later"> {
+  const record = await inquire(ctx.channels.require(attempt.channel), attempt.id, attempt.currency);
+  if (!record) return "retry_later";
+  return applyAttemptTruth(ctx, attempt.id, truthFromRecord(record));
+}
+
+/** Asks the channel about one capture or void whose answer was lost. */
+export async function resolveOperationByInquiry(
+  ctx: PaymentsContext,
+  op: { id: string; kind: OperationKind; amount: number; attempt_id: string; payment_id: string },
+): Promise<"done" | "retry_later"> {
+  const attempt = await loadAttempt(ctx.db, op.attempt_id);
+  assert(attempt, `attempt of operation ${op.id} exists`);
+  const record = await inquire(ctx.channels.require(attempt.channel), attempt.id, attempt.currency);
+  if (!record || !record.found) return "retry_later";
+  const happened = op.kind === "capture" ? record.captured_amount > 0 : record.status === "voided";
+  await ctx.db.transaction(async (tx) => {
+    const status = await tx.get<{ status: string }>(`SELECT status FROM operations WHERE id = ? ${tx.forUpdate}`, [op.id]);
+    if (status?.status !== "unknown") return;
+    const payment = await lockPayment(tx, op.payment_id);
+    if (happened) await recordOperationSuccess(tx, payment, attempt, { ...op, amount: op.kind === "capture" ? record.captured_amount : op.amount });
+    else await recordOperationFailure(tx, payment, op);
+  });
+  return "done";
+}
+
+/** Asks the channel about one refund whose answer was lost. */
+export async function resolveRefundByInquiry(ctx: PaymentsContext, refund_id: string): Promise<"done" | "retry_later"> {
+  const refund = await loadRefundById(ctx.db, refund_id);
+  assert(refund, `refund ${refund_id} exists`);
+  if (refund.status !== "pending") return "done";
+  const attempt = await loadAttempt(ctx.db, refund.attempt_id);
+  assert(attempt, `attempt of refund ${refund_id} exists`);
+  const record = await inquire(ctx.channels.require(attempt.channel), attempt.id, attempt.currency);
+  if (!record || !record.found) return "retry_later";
+  const atChannel = record.refunds.find((candidate) => candidate.reference === refund.id);
+  await ctx.db.transaction((tx) =>
+    settleRefundOutcome(tx, refund, atChannel?.status === "succeeded", atChannel ? (atChannel.status === "succeeded" ? null : "declined") : "channel_never_received"),
+  );
+  return "done";
+}

@@ -1,0 +1,124 @@
+// globalpay: a JSON REST "global acquirer". Routes:
+//   POST /v2/authorizations                       authorize (idempotent by merchant_reference)
+//   GET  /v2/authorizations?merchant_reference=…  one record
+//   GET  /v2/authorizations/{id}                  one record
+//   POST /v2/authorizations/{id}/captures|cancellations|refunds
+//   GET  /v2/records                              every record (reconciliation)
+//   GET  /3ds/{id}, POST /3ds/{id}/complete, POST /3ds/{id}/fail   hosted 3-D Secure challenge
+import { randomUUID } from "node:crypto";
+import { DEFAULT_RECORD_CAPACITY } from "../bounded-store.ts";
+import { deliverNotification, signPayload } from "../notifier.ts";
+import { defaultSlowResponseMs } from "../test-cards.ts";
+import { delay, jsonResponse, type SandboxHandler, type SandboxOptions, type SandboxRequest, type SandboxResponse } from "../types.ts";
+import { challengePage } from "./challenge-page.ts";
+import { GlobalPayChannel, type OperationResult } from "./channel.ts";
+import { recordView, type GpRecord } from "./records.ts";
+import { parseAuthorization, parseOperation } from "./validation.ts";
+
+export const GLOBALPAY_SIGNATURE_HEADER = "GP-Signature";
+export const DEFAULT_GLOBALPAY_NOTIFICATION_SECRET = "gp_sandbox_notification_secret";
+
+interface GlobalPayConfig {
+  notify_url?: string;
+  notification_secret: string;
+  slow_response_ms: number;
+  public_url: string;
+}
+
+const operationPath = /^\/v2\/authorizations\/([^/]+)\/(captures|cancellations|refunds)$/;
+const authorizationPath = /^\/v2\/authorizations\/([^/]+)$/;
+const challengePath = /^\/3ds\/([^/]+)(?:\/(complete|fail))?$/;
+
+export function globalPayConfig(options: SandboxOptions): GlobalPayConfig {
+  return {
+    notify_url: options.notify_url ?? process.env.SANDBOX_GLOBALPAY_NOTIFY_URL,
+    notification_secret: options.notification_secret ?? process.env.SANDBOX_GLOBALPAY_NOTIFICATION_SECRET ?? DEFAULT_GLOBALPAY_NOTIFICATION_SECRET,
+    slow_response_ms: options.slow_response_ms ?? defaultSlowResponseMs(),
+    public_url: (options.public_url ?? "http://127.0.0.1").replace(/\/$/, ""),
+  };
+}
+
+export function createGlobalPayHandler(options: SandboxOptions = {}): SandboxHandler {
+  const config = globalPayConfig(options);
+  const channel = new GlobalPayChannel(options.record_capacity ?? DEFAULT_RECORD_CAPACITY, (id) => `${config.public_url}/3ds/${id}`);
+  return (request) => route(channel, config, request);
+}
+
+async function route(channel: GlobalPayChannel, config: GlobalPayConfig, request: SandboxRequest): Promise<SandboxResponse> {
+  const { method, path } = request;
+  if (method === "POST" && path === "/v2/authorizations") return authorize(channel, config, request);
+  if (method === "GET" && path === "/v2/authorizations") return lookup(channel.findByReference(request.query.merchant_reference ?? ""));
+  if (method === "GET" && path === "/v2/records") return jsonResponse(200, { records: channel.allRecords().map(recordView) });
+  const operation = method === "POST" ? operationPath.exec(path) : null;
+  if (operation) return operate(channel, operation[1], operation[2], request.body);
+  const single = method === "GET" ? authorizationPath.exec(path) : null;
+  if (single) return lookup(channel.findById(single[1]));
+  const challenge = challengePath.exec(path);
+  if (challenge) return handleChallenge(channel, config, method, challenge[1], challenge[2]);
+  return errorResponse(404, "NOT_FOUND", `no route for ${method} ${path}`);
+}
+
+function errorResponse(status: number, code: string, message: string): SandboxResponse {
+  return jsonResponse(status, { error: { code, message } });
+}
+
+function lookup(record: GpRecord | undefined): SandboxResponse {
+  return record ? jsonResponse(200, recordView(record)) : errorResponse(404, "NOT_FOUND", "no such authorization");
+}
+
+function authorizationStatus(record: GpRecord, created: boolean): number {
+  if (record.status === "ERROR") return 502;
+  return created ? 201 : 200;
+}
+
+async function authorize(channel: GlobalPayChannel, config: GlobalPayConfig, request: SandboxRequest): Promise<SandboxResponse> {
+  const input = parseAuthorization(request.body);
+  if (!input) return errorResponse(400, "INVALID_REQUEST", "malformed authorization request");
+  const { record, created, scenario } = channel.authorize(input);
+  const response = jsonResponse(authorizationStatus(record, created), recordView(record));
+  if (scenario === "slow_response") await delay(config.slow_response_ms);
+  return response;
+}
+
+function operate(channel: GlobalPayChannel, authorization_id: string, kind: string, body: string): SandboxResponse {
+  const input = parseOperation(body, false);
+  if (!input) return errorResponse(400, "INVALID_REQUEST", "malformed operation request");
+  const result = runOperation(channel, authorization_id, kind, input);
+  return operationResponse(result);
+}
+
+function runOperation(channel: GlobalPayChannel, id: string, kind: string, input: NonNullable<ReturnType<typeof parseOperation>>): OperationResult {
+  if (kind === "captures") return channel.capture(id, input);
+  if (kind === "cancellations") return channel.cancel(id, input);
+  return channel.refund(id, input);
+}
+
+function operationResponse(result: OperationResult): SandboxResponse {
+  if (result.kind === "not_found") return errorResponse(404, "NOT_FOUND", "no such authorization");
+  if (result.kind === "conflict") return errorResponse(409, "REFERENCE_CONFLICT", result.message);
+  return jsonResponse(result.operation.status === "SUCCEEDED" ? 201 : 422, result.operation);
+}
+
+function handleChallenge(channel: GlobalPayChannel, config: GlobalPayConfig, method: string, id: string, action: string | undefined): SandboxResponse {
+  const record = channel.findById(id);
+  if (!record) return errorResponse(404, "NOT_FOUND", "no such challenge");
+  if (method === "GET" && !action) {
+    const amount = `${record.amount.value} minor units of ${record.amount.currency}`;
+    return { status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: challengePage(record.id, amount) };
+  }
+  if (method !== "POST" || !action) return errorResponse(405, "METHOD_NOT_ALLOWED", "use GET for the page, POST to act");
+  if (channel.completeChallenge(record, action === "complete")) notify(config, record);
+  return { status: 303, headers: { location: record.return_url }, body: "" };
+}
+
+function notify(config: GlobalPayConfig, record: GpRecord): void {
+  if (!config.notify_url) return;
+  const body = JSON.stringify({
+    id: `gp_evt_${randomUUID().replaceAll("-", "")}`,
+    type: "authorization.updated",
+    created: Math.floor(Date.now() / 1000),
+    data: recordView(record),
+  });
+  const signature = signPayload(config.notification_secret, body);
+  void deliverNotification({ url: config.notify_url, body, signature_header: GLOBALPAY_SIGNATURE_HEADER, signature });
+}

@@ -1,0 +1,61 @@
+// localacq: a "local acquirer" speaking ISO 8583 as JSON. Routes:
+//   POST /iso8583                  0100 pre-auth, 0200 sale (DE3 000000) or refund (DE3 200000),
+//                                  0220 completion, 0400/0420 reversal. DE90 = original RRN (DE37).
+//   GET  /transactions?ref=<DE48>  one transaction (its own inquiry shape)
+//   GET  /transactions             every transaction (reconciliation)
+import { DEFAULT_RECORD_CAPACITY } from "../bounded-store.ts";
+import { defaultSlowResponseMs } from "../test-cards.ts";
+import { delay, jsonResponse, type SandboxHandler, type SandboxOptions, type SandboxRequest, type SandboxResponse } from "../types.ts";
+import { LocalAcqChannel, type LaTransaction } from "./channel.ts";
+import { parseMessage } from "./messages.ts";
+
+export function createLocalAcqHandler(options: SandboxOptions = {}): SandboxHandler {
+  const channel = new LocalAcqChannel(options.record_capacity ?? DEFAULT_RECORD_CAPACITY);
+  const slow_response_ms = options.slow_response_ms ?? defaultSlowResponseMs();
+  return (request) => route(channel, slow_response_ms, request);
+}
+
+async function route(channel: LocalAcqChannel, slow_response_ms: number, request: SandboxRequest): Promise<SandboxResponse> {
+  const { method, path } = request;
+  if (method === "POST" && path === "/iso8583") return exchange(channel, slow_response_ms, request.body);
+  if (method === "GET" && path === "/transactions") return inquiry(channel, request.query.ref);
+  return jsonResponse(404, { error: "not_found", message: `no route for ${method} ${path}` });
+}
+
+async function exchange(channel: LocalAcqChannel, slow_response_ms: number, body: string): Promise<SandboxResponse> {
+  const message = parseMessage(body);
+  if (!message) return jsonResponse(400, { error: "format_error", message: "expected {mti, fields} with string fields" });
+  const result = channel.process(message);
+  if (result.kind === "format_error") return jsonResponse(400, result.response);
+  const response = jsonResponse(200, result.transaction.response);
+  if (result.scenario === "slow_response") await delay(slow_response_ms);
+  return response;
+}
+
+function inquiry(channel: LocalAcqChannel, reference: string | undefined): SandboxResponse {
+  if (reference === undefined) return jsonResponse(200, { transactions: channel.all().map((transaction) => transactionView(channel, transaction)) });
+  const transaction = channel.find(reference);
+  if (!transaction) return jsonResponse(404, { error: "not_found", ref: reference });
+  return jsonResponse(200, { transaction: transactionView(channel, transaction) });
+}
+
+function transactionView(channel: LocalAcqChannel, transaction: LaTransaction) {
+  return {
+    ref: transaction.reference,
+    rrn: transaction.rrn,
+    type: transaction.kind,
+    status: transaction.status,
+    amount: transaction.amount,
+    currency: transaction.currency_numeric,
+    response_code: transaction.response_code,
+    auth_code: transaction.auth_code ?? null,
+    original_rrn: transaction.original_rrn ?? null,
+    captured_amount: transaction.captured_amount,
+    refunded_amount: transaction.refunded_amount,
+    related: transaction.related.flatMap((reference) => {
+      const related = channel.find(reference);
+      return related ? [{ ref: related.reference, rrn: related.rrn, type: related.kind, amount: related.amount, response_code: related.response_code }] : [];
+    }),
+    created_at: transaction.created_at,
+  };
+}

@@ -1,0 +1,229 @@
+// The one schema, applied in numbered steps on both backends. `{big}` is the 64-bit integer type.
+import type { Queryable } from "./db.ts";
+
+interface MigrationTarget extends Queryable {
+  dialect: "sqlite" | "postgres";
+  exec(sql: string): Promise<void>;
+}
+
+const migrations: string[] = [
+  `
+  CREATE TABLE merchants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    country TEXT NOT NULL,
+    default_currency TEXT NOT NULL,
+    created_ms {big} NOT NULL
+  );
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    kind TEXT NOT NULL CHECK (kind IN ('secret', 'publishable')),
+    key_hash TEXT NOT NULL UNIQUE,
+    key_hint TEXT NOT NULL,
+    created_ms {big} NOT NULL,
+    revoked_ms {big}
+  );
+  CREATE TABLE idempotency_keys (
+    merchant_id TEXT NOT NULL,
+    idem_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
+    response_status INTEGER,
+    response_body TEXT,
+    created_ms {big} NOT NULL,
+    PRIMARY KEY (merchant_id, idem_key)
+  );
+  CREATE INDEX idempotency_keys_created ON idempotency_keys (created_ms);
+  CREATE TABLE vault_cards (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    iv TEXT NOT NULL,
+    ciphertext TEXT NOT NULL,
+    auth_tag TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    bin TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    brand TEXT NOT NULL,
+    exp_month INTEGER NOT NULL,
+    exp_year INTEGER NOT NULL,
+    bin_country TEXT,
+    created_ms {big} NOT NULL
+  );
+  CREATE TABLE payments (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    status TEXT NOT NULL,
+    amount {big} NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    capture_method TEXT NOT NULL,
+    amount_capturable {big} NOT NULL,
+    amount_received {big} NOT NULL,
+    amount_refunded {big} NOT NULL,
+    card_id TEXT REFERENCES vault_cards(id),
+    channel TEXT,
+    customer TEXT,
+    description TEXT,
+    metadata TEXT NOT NULL,
+    last_error TEXT,
+    next_action TEXT,
+    return_url TEXT,
+    cancel_requested SMALLINT NOT NULL DEFAULT 0,
+    cancellation_reason TEXT,
+    created_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL,
+    CHECK (amount_received + amount_capturable <= amount),
+    CHECK (amount_refunded <= amount_received)
+  );
+  CREATE INDEX payments_merchant ON payments (merchant_id, id);
+  CREATE TABLE attempts (
+    id TEXT PRIMARY KEY,
+    payment_id TEXT NOT NULL REFERENCES payments(id),
+    merchant_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,
+    amount {big} NOT NULL,
+    currency TEXT NOT NULL,
+    capture SMALLINT NOT NULL,
+    channel_reference TEXT,
+    decline_code TEXT,
+    decline_category TEXT,
+    raw_code TEXT,
+    network_response_code TEXT,
+    latency_ms INTEGER,
+    routing_reason TEXT NOT NULL,
+    inquiries INTEGER NOT NULL DEFAULT 0,
+    next_inquiry_ms {big},
+    created_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL
+  );
+  CREATE INDEX attempts_payment ON attempts (payment_id);
+  CREATE INDEX attempts_inquiry ON attempts (next_inquiry_ms) WHERE next_inquiry_ms IS NOT NULL;
+  CREATE TABLE operations (
+    id TEXT PRIMARY KEY,
+    payment_id TEXT NOT NULL REFERENCES payments(id),
+    attempt_id TEXT NOT NULL REFERENCES attempts(id),
+    kind TEXT NOT NULL CHECK (kind IN ('capture', 'void')),
+    amount {big} NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed', 'unknown')),
+    inquiries INTEGER NOT NULL DEFAULT 0,
+    next_inquiry_ms {big},
+    created_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL
+  );
+  CREATE INDEX operations_inquiry ON operations (next_inquiry_ms) WHERE next_inquiry_ms IS NOT NULL;
+  CREATE TABLE refunds (
+    id TEXT PRIMARY KEY,
+    payment_id TEXT NOT NULL REFERENCES payments(id),
+    merchant_id TEXT NOT NULL,
+    attempt_id TEXT NOT NULL REFERENCES attempts(id),
+    amount {big} NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    reason TEXT,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+    failure_reason TEXT,
+    ledger_pending_id TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    inquiries INTEGER NOT NULL DEFAULT 0,
+    next_inquiry_ms {big},
+    created_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL
+  );
+  CREATE INDEX refunds_payment ON refunds (payment_id);
+  CREATE INDEX refunds_inquiry ON refunds (next_inquiry_ms) WHERE next_inquiry_ms IS NOT NULL;
+  CREATE TABLE ledger_accounts (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    flags INTEGER NOT NULL,
+    created_ms {big} NOT NULL,
+    UNIQUE (owner, currency, purpose)
+  );
+  CREATE TABLE ledger_transfers (
+    id TEXT PRIMARY KEY,
+    debit_account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+    credit_account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+    amount {big} NOT NULL CHECK (amount >= 0),
+    currency TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('posted', 'pending', 'post_pending', 'void_pending')),
+    pending_id TEXT UNIQUE REFERENCES ledger_transfers(id),
+    pending_amount {big} NOT NULL DEFAULT 0,
+    code TEXT NOT NULL,
+    ref TEXT NOT NULL,
+    linked_id TEXT,
+    created_ms {big} NOT NULL,
+    CHECK (debit_account_id <> credit_account_id),
+    CHECK ((kind IN ('post_pending', 'void_pending')) = (pending_id IS NOT NULL))
+  );
+  CREATE INDEX ledger_transfers_debit ON ledger_transfers (debit_account_id);
+  CREATE INDEX ledger_transfers_credit ON ledger_transfers (credit_account_id);
+  CREATE INDEX ledger_transfers_ref ON ledger_transfers (ref);
+  CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_ms {big} NOT NULL,
+    fanned_out SMALLINT NOT NULL DEFAULT 0
+  );
+  CREATE INDEX events_merchant ON events (merchant_id, id);
+  CREATE INDEX events_fan_out ON events (fanned_out, id) WHERE fanned_out = 0;
+  CREATE TABLE webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    url TEXT NOT NULL,
+    enabled_events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_ms {big} NOT NULL
+  );
+  CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints (merchant_id);
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL REFERENCES events(id),
+    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms {big},
+    locked_until_ms {big} NOT NULL DEFAULT 0,
+    last_response_status INTEGER,
+    last_error TEXT,
+    created_ms {big} NOT NULL,
+    delivered_ms {big},
+    UNIQUE (event_id, endpoint_id)
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms) WHERE status = 'pending';
+  CREATE TABLE routing_configs (
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    version INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    created_ms {big} NOT NULL,
+    PRIMARY KEY (merchant_id, version)
+  );
+  CREATE TABLE bin_ranges (
+    prefix TEXT PRIMARY KEY,
+    country TEXT,
+    funding TEXT,
+    issuer TEXT,
+    created_ms {big} NOT NULL
+  );
+  `,
+];
+
+export async function migrate(target: MigrationTarget): Promise<void> {
+  const big = target.dialect === "postgres" ? "BIGINT" : "INTEGER";
+  await target.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)");
+  const applied = await target.all<{ version: number }>("SELECT version FROM schema_migrations");
+  const done = new Set(applied.map((row) => Number(row.version)));
+  for (const [index, sql] of migrations.entries()) {
+    const version = index + 1;
+    if (done.has(version)) continue;
+    await target.exec("BEGIN");
+    await target.exec(sql.replaceAll("{big}", big));
+    await target.run("INSERT INTO schema_migrations (version) VALUES (?)", [version]);
+    await target.exec("COMMIT");
+  }
+}
