@@ -31,6 +31,8 @@ export interface Config {
   /** Requests per second per API key; 0 disables the limit. */
   rate_limit_per_second: number;
   log_level: string;
+  /** Log to this file instead of standard output. */
+  log_file: string | undefined;
   sandbox_mode: boolean;
 }
 
@@ -53,6 +55,7 @@ export function loadConfig(env = process.env): Config {
     webhook_interval_ms: integer("WEBHOOK_INTERVAL_MS", 500),
     rate_limit_per_second: integer("RATE_LIMIT_PER_SECOND", 1_000),
     log_level: env.LOG_LEVEL ?? "info",
+    log_file: env.LOG_FILE || undefined,
     sandbox_mode: (env.CORRIDOR_MODE ?? "sandbox") === "sandbox",
   };
 }

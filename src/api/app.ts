@@ -1,0 +1,85 @@
+// The HTTP edge: parsing, authentication, rate limits, idempotency, schemas, errors, OpenAPI.
+// Routes are thin: validate, call one operation, shape the answer.
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from "fastify";
+import swagger from "@fastify/swagger";
+import rateLimit from "@fastify/rate-limit";
+import { createHash } from "node:crypto";
+import { limits } from "../limits.ts";
+import { adminAuth, merchantAuth } from "./auth.ts";
+import type { ApiDeps } from "./deps.ts";
+import { idempotencyOnSend, idempotencyPreHandler } from "./idempotency.ts";
+import { errorHandler, notFoundHandler } from "./reply.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { balanceRoutes } from "./routes/balance.ts";
+import { channelNotificationRoutes } from "./routes/channels.ts";
+import { paymentReturnRoute, paymentRoutes } from "./routes/payments.ts";
+import { refundRoutes } from "./routes/refunds.ts";
+import { routingRoutes } from "./routes/routing.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
+
+function parseJsonBody(request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void): void {
+  request.rawBody = body;
+  if (body.length === 0) return done(null, {});
+  try {
+    done(null, JSON.parse(body));
+  } catch {
+    const error = Object.assign(new Error("The request body is not valid JSON."), { statusCode: 400, code: "invalid_json" });
+    done(error);
+  }
+}
+
+function rateLimitKey(request: FastifyRequest): string {
+  const header = request.headers.authorization ?? request.ip;
+  return createHash("sha256").update(String(header)).digest("base64url");
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: deps.config.log_level, ...(deps.config.log_file ? { file: deps.config.log_file } : {}) },
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.request_body_bytes_max,
+    routerOptions: { maxParamLength: 128 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: limits.request_body_bytes_max }, parseJsonBody);
+  app.addHook("preValidation", async (request) => {
+    if (request.method === "POST" && request.body === undefined) request.body = {};
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: { title: "Corridor API", version: "1.0.0", description: "One API in front of every way people pay, with a double-entry ledger." },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  if (deps.config.rate_limit_per_second > 0) {
+    await app.register(rateLimit, { global: false });
+  }
+
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/health", { schema: { hide: true } }, async () => ({ status: "ok" }));
+
+  await app.register(async (scope) => {
+    if (deps.config.rate_limit_per_second > 0) {
+      scope.addHook("onRequest", scope.rateLimit({ max: deps.config.rate_limit_per_second, timeWindow: 1000, keyGenerator: rateLimitKey }));
+    }
+    scope.addHook("onRequest", merchantAuth(deps.ctx.db));
+    scope.addHook("preHandler", idempotencyPreHandler(deps.ctx.db));
+    scope.addHook("onSend", idempotencyOnSend(deps.ctx.db));
+    for (const routes of [paymentRoutes, refundRoutes, balanceRoutes, webhookRoutes, routingRoutes]) routes(scope, deps);
+  });
+  await app.register(async (scope) => {
+    scope.addHook("onRequest", adminAuth(deps.config.admin_key));
+    adminRoutes(scope, deps);
+  });
+  await app.register(async (scope) => {
+    paymentReturnRoute(scope, deps);
+    channelNotificationRoutes(scope, deps);
+  });
+  return app;
+}

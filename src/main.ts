@@ -1,0 +1,52 @@
+// `npm start`: the sandbox channels (each its own process and HTTP service), then the Corridor API
+// with its background workers, on an embedded SQLite file unless DATABASE_URL says PostgreSQL.
+import { loadConfig } from "./config.ts";
+import { createHttpTransport } from "./channels/transport.ts";
+import { startCorridor } from "./corridor.ts";
+import { spawnSandboxChannel, type SandboxProcess } from "./sandbox/spawn.ts";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const basePort = Number(process.env.SANDBOX_BASE_PORT ?? 4101);
+  const sandboxes: SandboxProcess[] = [];
+  for (const [index, name] of (["globalpay", "localacq"] as const).entries()) {
+    sandboxes.push(await spawnSandboxChannel(name, {
+      port: basePort + index,
+      notify_url: `${config.public_url}/v1/channels/${name}/notifications`,
+    }));
+  }
+  const corridor = await startCorridor(config, {
+    channels: sandboxes.map((sandbox) => ({ name: sandbox.name, transport: createHttpTransport(sandbox.url) })),
+  });
+  const shutdown = async () => {
+    await corridor.close();
+    await Promise.all(sandboxes.map((sandbox) => sandbox.stop()));
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown());
+  process.once("SIGINT", () => void shutdown());
+  printWelcome(config.public_url, config.admin_key, config.admin_key_generated, config.database_url, sandboxes);
+}
+
+function printWelcome(url: string, admin_key: string, generated: boolean, database_url: string, sandboxes: SandboxProcess[]): void {
+  const database = database_url.startsWith("sqlite:") ? `SQLite file ${database_url.replace(/^sqlite:(\/\/)?/, "")}` : "PostgreSQL";
+  process.stdout.write(`
+Corridor is running at ${url} (${database})
+Sandbox channels: ${sandboxes.map((sandbox) => `${sandbox.name} ${sandbox.url}`).join(", ")}
+Admin key${generated ? " (generated; set CORRIDOR_ADMIN_KEY to keep one)" : ""}: ${admin_key}
+
+Make a first payment:
+  curl -s -X POST ${url}/v1/admin/merchants -H "Authorization: Bearer ${admin_key}" \\
+    -H "Content-Type: application/json" -d '{"name":"My shop","country":"US","default_currency":"usd"}'
+  # copy api_keys.secret from the answer, then:
+  curl -s -X POST ${url}/v1/payments -H "Authorization: Bearer sk_test_..." -H "Idempotency-Key: first-1" \\
+    -H "Content-Type: application/json" \\
+    -d '{"amount":1000,"currency":"usd","confirm":true,"payment_method_data":{"type":"card","card":{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}}}'
+API reference: ${url}/openapi.json
+`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Corridor failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

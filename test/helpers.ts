@@ -1,0 +1,221 @@
+// Test harness: a real Corridor (HTTP API, workers) on a fresh database — a SQLite file, or a
+// fresh PostgreSQL database when DATABASE_URL points at PostgreSQL — with the sandbox channels as
+// real HTTP services. Every helper talks to Corridor over HTTP only.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { loadConfig, type Config } from "../src/config.ts";
+import { createHttpTransport } from "../src/channels/transport.ts";
+import { startCorridor, type Corridor } from "../src/corridor.ts";
+import { generateVaultKeySpec } from "../src/methods/card/vault.ts";
+import { startSandboxChannel, type RunningSandboxChannel } from "../src/sandbox/index.ts";
+
+export const cards = {
+  visa: "4242424242424242",
+  mastercard: "5555555555554444",
+  doNotHonor: "4000000000000002",
+  insufficientFunds: "4000000000009995",
+  expired: "4000000000000069",
+  processingErrorFirst: "4000000000000119",
+  slow: "4000000000000259",
+  threeDs: "4000000000003220",
+} as const;
+
+export const postgresUrl = process.env.DATABASE_URL?.startsWith("postgres") ? process.env.DATABASE_URL : undefined;
+export const backend = postgresUrl ? "postgres" : "sqlite";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export interface Database {
+  url: string;
+  /** SQLite: the folder with the database file (and WAL). */
+  dir?: string;
+  drop(): Promise<void>;
+}
+
+export async function freshDatabase(): Promise<Database> {
+  if (postgresUrl) {
+    const name = `corridor_test_${randomBytes(6).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: postgresUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(postgresUrl);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      async drop() {
+        const client = new pg.Client({ connectionString: postgresUrl });
+        await client.connect();
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await client.end();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "corridor-test-"));
+  return { url: `sqlite:${join(dir, "corridor.sqlite")}`, dir, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  slow_response_ms?: number;
+  webhook_retry_schedule_ms?: number[];
+  /** Reuse a database (restart tests). */
+  database?: Database;
+  vault_keys?: string;
+  port?: number;
+}
+
+export interface Stack {
+  url: string;
+  admin_key: string;
+  corridor: Corridor;
+  config: Config;
+  database: Database;
+  sandboxes: Record<"globalpay" | "localacq", RunningSandboxChannel>;
+  vault_keys: string;
+  /** Stops Corridor (and the sandboxes) but keeps the database. */
+  stop(): Promise<void>;
+  /** Stops everything and drops the database. */
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const database = options.database ?? (await freshDatabase());
+  const port = options.port ?? (await freePort());
+  const public_url = `http://127.0.0.1:${port}`;
+  const vault_keys = options.vault_keys ?? generateVaultKeySpec();
+  const admin_key = `admin_test_${randomBytes(8).toString("hex")}`;
+  const config = loadConfig({
+    PORT: String(port),
+    DATABASE_URL: database.url,
+    CORRIDOR_ADMIN_KEY: admin_key,
+    CORRIDOR_VAULT_KEYS: vault_keys,
+    CHANNEL_TIMEOUT_MS: "400",
+    UNKNOWN_INQUIRY_DELAY_MS: "300",
+    JANITOR_INTERVAL_MS: "100",
+    WEBHOOK_INTERVAL_MS: "50",
+    RATE_LIMIT_PER_SECOND: "0",
+    LOG_LEVEL: "warn",
+    ...options.env,
+  });
+  const slow_response_ms = options.slow_response_ms ?? 1200;
+  const globalpay = await startSandboxChannel("globalpay", { port: 0, notify_url: `${public_url}/v1/channels/globalpay/notifications`, slow_response_ms });
+  const localacq = await startSandboxChannel("localacq", { port: 0, slow_response_ms });
+  const corridor = await startCorridor(config, {
+    channels: [
+      { name: "globalpay", transport: createHttpTransport(globalpay.url) },
+      { name: "localacq", transport: createHttpTransport(localacq.url) },
+    ],
+    webhook_retry_schedule_ms: options.webhook_retry_schedule_ms,
+  });
+  const stop = async () => {
+    await corridor.close();
+    await globalpay.close();
+    await localacq.close();
+  };
+  return {
+    url: public_url, admin_key, corridor, config, database, sandboxes: { globalpay, localacq }, vault_keys, stop,
+    async close() {
+      await stop();
+      await database.drop();
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export async function call<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  let body: string | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
+  const response = await fetch(`${base}${path}`, { method, headers, body, redirect: "manual" });
+  const text = await response.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON (an HTML page)
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text };
+}
+
+export interface Merchant {
+  id: string;
+  secret: string;
+  publishable: string;
+}
+
+export async function createMerchant(stack: Stack, name = "Test shop"): Promise<Merchant> {
+  const response = await call(stack.url, "POST", "/v1/admin/merchants", {
+    key: stack.admin_key,
+    body: { name, country: "US", default_currency: "usd" },
+  });
+  assert.equal(response.status, 201, response.text);
+  return { id: response.body.id, secret: response.body.api_keys.secret, publishable: response.body.api_keys.publishable };
+}
+
+export function cardPayment(number: string, extra: Record<string, unknown> = {}) {
+  return {
+    amount: 2000,
+    currency: "usd",
+    confirm: true,
+    payment_method_data: { type: "card", card: { number, exp_month: 12, exp_year: new Date().getUTCFullYear() + 3, cvc: "123" } },
+    ...extra,
+  };
+}
+
+export async function pay(stack: Stack, merchant: Merchant, number: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  return call(stack.url, "POST", "/v1/payments", { key: merchant.secret, body: cardPayment(number, extra), headers });
+}
+
+export async function assertLedgerBalanced(stack: Stack): Promise<void> {
+  const response = await call(stack.url, "GET", "/v1/admin/ledger/verify", { key: stack.admin_key });
+  assert.equal(response.status, 200, response.text);
+  assert.equal(response.body.balanced, true, JSON.stringify(response.body));
+}
+
+/** Polls until `check` returns a value (bounded). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeout_ms = 10_000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeout_ms;
+  for (let round = 0; Date.now() < deadline; round++) {
+    const value = await check();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(25 * (round + 1), 200)));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** The sandbox channel's own records (its reconciliation view), over its HTTP API. */
+export async function channelRecords(stack: Stack, channel: "globalpay" | "localacq"): Promise<any[]> {
+  const path = channel === "globalpay" ? "/v2/records" : "/transactions";
+  const response = await fetch(`${stack.sandboxes[channel].url}${path}`);
+  const body: any = await response.json();
+  return Array.isArray(body) ? body : (body.data ?? body.records ?? body.transactions ?? []);
+}
