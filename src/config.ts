@@ -1,8 +1,8 @@
 // Configuration from the environment, read once at start.
 import { randomBytes } from "node:crypto";
 
-function integer(name: string, fallback: number): number {
-  const raw = process.env[name];
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
   return Number(raw);
@@ -37,7 +37,7 @@ export interface Config {
 }
 
 export function loadConfig(env = process.env): Config {
-  const port = integer("PORT", 4000);
+  const port = integer(env, "PORT", 4000);
   const host = env.HOST ?? "127.0.0.1";
   const generated = !env.CORRIDOR_ADMIN_KEY;
   return {
@@ -48,12 +48,12 @@ export function loadConfig(env = process.env): Config {
     admin_key_generated: generated,
     vault_keys: env.CORRIDOR_VAULT_KEYS ?? "",
     public_url: env.PUBLIC_URL ?? `http://${host}:${port}`,
-    channel_timeout_ms: integer("CHANNEL_TIMEOUT_MS", 8_000),
-    unknown_inquiry_delay_ms: integer("UNKNOWN_INQUIRY_DELAY_MS", 60_000),
-    challenge_expiry_ms: integer("CHALLENGE_EXPIRY_MS", 15 * 60_000),
-    janitor_interval_ms: integer("JANITOR_INTERVAL_MS", 1_000),
-    webhook_interval_ms: integer("WEBHOOK_INTERVAL_MS", 500),
-    rate_limit_per_second: integer("RATE_LIMIT_PER_SECOND", 1_000),
+    channel_timeout_ms: integer(env, "CHANNEL_TIMEOUT_MS", 8_000),
+    unknown_inquiry_delay_ms: integer(env, "UNKNOWN_INQUIRY_DELAY_MS", 60_000),
+    challenge_expiry_ms: integer(env, "CHALLENGE_EXPIRY_MS", 15 * 60_000),
+    janitor_interval_ms: integer(env, "JANITOR_INTERVAL_MS", 1_000),
+    webhook_interval_ms: integer(env, "WEBHOOK_INTERVAL_MS", 500),
+    rate_limit_per_second: integer(env, "RATE_LIMIT_PER_SECOND", 1_000),
     log_level: env.LOG_LEVEL ?? "info",
     log_file: env.LOG_FILE || undefined,
     sandbox_mode: (env.CORRIDOR_MODE ?? "sandbox") === "sandbox",
