@@ -89,6 +89,8 @@ async function insertTransfer(tx: Tx, transfer: NewTransfer, kind: "posted" | "p
 
 async function checkFlags(tx: Tx, debit_id: string, purpose: AccountPurpose): Promise<LedgerError | undefined> {
   if ((purposeFlags[purpose] & accountFlags.debits_must_not_exceed_credits) === 0) return undefined;
+  // Serializes concurrent debits of this account on PostgreSQL (SQLite writers are serial already).
+  await tx.get(`SELECT id FROM ledger_accounts WHERE id = ? ${tx.forUpdate}`, [debit_id]);
   const balance = await accountBalance(tx, debit_id);
   const debits = balance.debits_posted + balance.debits_pending;
   // The caller's transaction must roll back on this error: the insert is already done.
