@@ -26,6 +26,9 @@ export interface Config {
   channel_timeout_ms: number;
   unknown_inquiry_delay_ms: number;
   challenge_expiry_ms: number;
+  /** How long an uncaptured authorization holds: the strictest scheme rule (Visa customer-initiated and
+   *  Mastercard final authorizations, 7 days) by default. */
+  authorization_validity_ms: number;
   janitor_interval_ms: number;
   webhook_interval_ms: number;
   /** Requests per second per API key; 0 disables the limit. */
@@ -51,6 +54,7 @@ export function loadConfig(env = process.env): Config {
     channel_timeout_ms: integer(env, "CHANNEL_TIMEOUT_MS", 8_000),
     unknown_inquiry_delay_ms: integer(env, "UNKNOWN_INQUIRY_DELAY_MS", 60_000),
     challenge_expiry_ms: integer(env, "CHALLENGE_EXPIRY_MS", 15 * 60_000),
+    authorization_validity_ms: integer(env, "AUTHORIZATION_VALIDITY_MS", 7 * 24 * 3600_000),
     janitor_interval_ms: integer(env, "JANITOR_INTERVAL_MS", 1_000),
     webhook_interval_ms: integer(env, "WEBHOOK_INTERVAL_MS", 500),
     rate_limit_per_second: integer(env, "RATE_LIMIT_PER_SECOND", 1_000),

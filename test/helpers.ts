@@ -77,6 +77,8 @@ export interface StackOptions {
   database?: Database;
   vault_keys?: string;
   port?: number;
+  /** Share another stack's sandbox channels (a second API process on the same database). */
+  sandboxes?: Stack["sandboxes"];
 }
 
 export interface Stack {
@@ -113,8 +115,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   });
   const slow_response_ms = options.slow_response_ms ?? 1200;
-  const globalpay = await startSandboxChannel("globalpay", { port: 0, notify_url: `${public_url}/v1/channels/globalpay/notifications`, slow_response_ms });
-  const localacq = await startSandboxChannel("localacq", { port: 0, slow_response_ms });
+  const shared = options.sandboxes;
+  const globalpay = shared?.globalpay ?? (await startSandboxChannel("globalpay", { port: 0, notify_url: `${public_url}/v1/channels/globalpay/notifications`, slow_response_ms }));
+  const localacq = shared?.localacq ?? (await startSandboxChannel("localacq", { port: 0, slow_response_ms }));
   const corridor = await startCorridor(config, {
     channels: [
       { name: "globalpay", transport: createHttpTransport(globalpay.url) },
@@ -124,6 +127,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const stop = async () => {
     await corridor.close();
+    if (shared) return;
     await globalpay.close();
     await localacq.close();
   };
@@ -131,7 +135,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     url: public_url, admin_key, corridor, config, database, sandboxes: { globalpay, localacq }, vault_keys, stop,
     async close() {
       await stop();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
 }

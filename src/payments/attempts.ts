@@ -61,7 +61,7 @@ export async function recordApproval(
   tx: Tx,
   payment: PaymentRecord,
   attempt: AttemptRecord,
-  approval: { channel_reference: string; captured: boolean; network_response_code?: string; latency_ms?: number },
+  approval: { channel_reference: string; captured: boolean; network_response_code?: string; latency_ms?: number; validity_ms: number },
 ): Promise<void> {
   await updateAttempt(tx, attempt, {
     status: approval.captured ? "captured" : "authorized",
@@ -83,6 +83,7 @@ export async function recordApproval(
   } else {
     payment.status = "requires_capture";
     payment.amount_capturable = payment.amount;
+    await tx.run("UPDATE attempts SET authorization_expires_ms = ? WHERE id = ?", [Date.now() + approval.validity_ms, attempt.id]);
   }
   await savePayment(tx, payment);
   await emit(tx, payment, approval.captured ? "payment.succeeded" : "payment.requires_capture");
@@ -155,7 +156,7 @@ async function recordOutcome(
   assert(attempt && attempt.status === "pending", "only a pending attempt takes the channel's first answer");
   switch (outcome.kind) {
     case "approved":
-      await recordApproval(tx, payment, attempt, { ...outcome, latency_ms });
+      await recordApproval(tx, payment, attempt, { ...outcome, latency_ms, validity_ms: ctx.settings.authorization_validity_ms });
       return "final";
     case "challenge":
       await recordChallenge(ctx, tx, payment, attempt, { ...outcome, latency_ms });

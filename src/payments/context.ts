@@ -9,6 +9,8 @@ export interface PaymentSettings {
   unknown_inquiry_delay_ms: number;
   /** How long a customer has to finish a 3-D Secure challenge before the janitor asks. */
   challenge_expiry_ms: number;
+  /** After this, an uncaptured authorization is released in the ledger and voided at the channel. */
+  authorization_validity_ms: number;
 }
 
 export interface PaymentsContext {

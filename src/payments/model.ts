@@ -23,6 +23,7 @@ export type AttemptStatus =
   | "failed"
   | "unknown"
   | "voided"
+  | "expired"
   | "reversed";
 
 export interface LastError {

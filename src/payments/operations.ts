@@ -159,3 +159,30 @@ export async function cancelPayment(
   if (!result.ok) return result;
   return ok(await readPaymentView(ctx.db, (await loadPayment(ctx.db, merchant_id, payment_id))!));
 }
+
+/**
+ * An authorization not captured within its validity is released: the ledger's pending transfer is
+ * voided and the payment canceled (reason `expired`), then the channel is asked to void it too
+ * (best effort: the issuer's hold lapses by scheme rules anyway, and a void moves no money).
+ */
+export async function expireAuthorization(ctx: PaymentsContext, attempt: AttemptRecord): Promise<boolean> {
+  const expired = await ctx.db.transaction(async (tx) => {
+    const payment = await lockPayment(tx, attempt.payment_id);
+    const claimed = await tx.run(
+      "UPDATE attempts SET status = 'expired', authorization_expires_ms = NULL, updated_ms = ? WHERE id = ? AND status = 'authorized'",
+      [Date.now(), attempt.id],
+    );
+    if (claimed.changes !== 1 || payment.status !== "requires_capture") return false;
+    await postRelease(tx, attempt.id, "authorization_expired", `${attempt.id}_expiry`);
+    payment.status = "canceled";
+    payment.cancellation_reason = "expired";
+    payment.amount_capturable = 0;
+    await savePayment(tx, payment);
+    await emit(tx, payment, "payment.canceled");
+    return true;
+  });
+  if (expired && attempt.channel_reference) {
+    await ctx.channels.require(attempt.channel).void({ channel_reference: attempt.channel_reference, reference: `${attempt.id}_expiry`, currency: attempt.currency });
+  }
+  return expired;
+}

@@ -56,7 +56,7 @@ export async function applyAttemptTruth(ctx: PaymentsContext, attempt_id: string
     const payment = await lockPayment(tx, attempt.payment_id);
     const current = attemptFromRow((await tx.get(`SELECT * FROM attempts WHERE id = ? ${tx.forUpdate}`, [attempt.id]))!);
     if (!openAttemptStatuses.has(current.status)) return;
-    if (truth.kind === "approved") return recordApproval(tx, payment, current, truth);
+    if (truth.kind === "approved") return recordApproval(tx, payment, current, { ...truth, validity_ms: ctx.settings.authorization_validity_ms });
     const decline = truth.kind === "declined" ? truth.decline : corridorDecline("processing_error", "the channel has no record of the attempt");
     if (payment.status === "processing" || payment.status === "requires_action") {
       await recordRefusal(tx, payment, current, { status: truth.kind === "declined" ? "declined" : "failed", decline, may_cascade: false });

@@ -95,10 +95,12 @@ const migrations: string[] = [
     routing_reason TEXT NOT NULL,
     inquiries INTEGER NOT NULL DEFAULT 0,
     next_inquiry_ms {big},
+    authorization_expires_ms {big},
     created_ms {big} NOT NULL,
     updated_ms {big} NOT NULL
   );
   CREATE INDEX attempts_payment ON attempts (payment_id);
+  CREATE INDEX attempts_authorization_expiry ON attempts (authorization_expires_ms) WHERE status = 'authorized';
   CREATE INDEX attempts_inquiry ON attempts (next_inquiry_ms) WHERE next_inquiry_ms IS NOT NULL;
   CREATE TABLE operations (
     id TEXT PRIMARY KEY,

@@ -6,7 +6,7 @@ import type { PaymentsContext } from "../payments/context.ts";
 import { attemptFromRow } from "../payments/model.ts";
 import { resolveAttemptByInquiry, resolveOperationByInquiry, resolveRefundByInquiry } from "../payments/resolve.ts";
 import { toSafeNumber } from "../store/db.ts";
-import type { OperationKind } from "../payments/operations.ts";
+import { expireAuthorization, type OperationKind } from "../payments/operations.ts";
 import { startLoop, type Loop } from "./loop.ts";
 
 const inquiryBackoffMaxMs = 10 * 60 * 1000;
@@ -24,6 +24,7 @@ export interface JanitorReport {
   attempts: number;
   operations: number;
   refunds: number;
+  expired_authorizations: number;
 }
 
 function backoffMs(ctx: PaymentsContext, inquiries: number): number {
@@ -52,7 +53,7 @@ async function clear(ctx: PaymentsContext, table: Table, id: string, statusFilte
 }
 
 export async function janitorTick(ctx: PaymentsContext): Promise<JanitorReport> {
-  const report: JanitorReport = { attempts: 0, operations: 0, refunds: 0 };
+  const report: JanitorReport = { attempts: 0, operations: 0, refunds: 0, expired_authorizations: 0 };
   for (const row of await dueRows(ctx, "attempts", "AND status IN ('unknown', 'requires_action', 'pending')")) {
     if (!(await claim(ctx, "attempts", row))) continue;
     const outcome = await resolveAttemptByInquiry(ctx, attemptFromRow(row));
@@ -72,6 +73,11 @@ export async function janitorTick(ctx: PaymentsContext): Promise<JanitorReport> 
     await resolveRefundByInquiry(ctx, row.id);
     report.refunds++;
   }
+  const expiring = await ctx.db.all<Record<string, unknown>>(
+    "SELECT * FROM attempts WHERE status = 'authorized' AND authorization_expires_ms <= ? ORDER BY authorization_expires_ms LIMIT ?",
+    [Date.now(), limits.janitor_batch_max],
+  );
+  for (const row of expiring) if (await expireAuthorization(ctx, attemptFromRow(row))) report.expired_authorizations++;
   return report;
 }
 
