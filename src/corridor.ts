@@ -66,6 +66,7 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
     settings: {
       public_url: config.public_url,
       unknown_inquiry_delay_ms: config.unknown_inquiry_delay_ms,
+      channel_timeout_ms: config.channel_timeout_ms,
       challenge_expiry_ms: config.challenge_expiry_ms,
       authorization_validity_ms: config.authorization_validity_ms,
     },

@@ -7,7 +7,7 @@ import { recordEvent, type EventType } from "../events/outbox.ts";
 import { newId } from "../ids.ts";
 import { assert, limits } from "../limits.ts";
 import type { Tx } from "../store/db.ts";
-import type { PaymentsContext } from "./context.ts";
+import { safetyNetInquiryMs, type PaymentsContext } from "./context.ts";
 import {
   loadAttempt, lockPayment, readPaymentView, savePayment,
   type AttemptRecord, type AttemptStatus, type LastError, type PaymentRecord,
@@ -19,13 +19,15 @@ export interface PlannedAttempt {
   reason: string;
 }
 
-export async function insertAttempt(tx: Tx, payment: PaymentRecord, plan: PlannedAttempt): Promise<string> {
+/** Persists an attempt before its call; should this process die, the janitor finds it and asks. */
+export async function insertAttempt(ctx: PaymentsContext, tx: Tx, payment: PaymentRecord, plan: PlannedAttempt): Promise<string> {
   const id = newId("att");
   const now = Date.now();
   await tx.run(
-    `INSERT INTO attempts (id, payment_id, merchant_id, channel, status, amount, currency, capture, routing_reason, created_ms, updated_ms)
-     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-    [id, payment.id, payment.merchant_id, plan.channel, payment.amount, payment.currency, payment.capture_method === "automatic" ? 1 : 0, plan.reason, now, now],
+    `INSERT INTO attempts (id, payment_id, merchant_id, channel, status, amount, currency, capture, routing_reason, next_inquiry_ms, created_ms, updated_ms)
+     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+    [id, payment.id, payment.merchant_id, plan.channel, payment.amount, payment.currency, payment.capture_method === "automatic" ? 1 : 0,
+      plan.reason, safetyNetInquiryMs(ctx.settings), now, now],
   );
   return id;
 }
@@ -153,7 +155,8 @@ async function recordOutcome(
 ): Promise<"cascade" | "final"> {
   const payment = await lockPayment(tx, payment_id);
   const attempt = await loadAttempt(tx, attempt_id);
-  assert(attempt && attempt.status === "pending", "only a pending attempt takes the channel's first answer");
+  assert(attempt, `attempt ${attempt_id} exists`);
+  if (attempt.status !== "pending") return "final"; // the janitor settled it first (this call outlived its deadline)
   switch (outcome.kind) {
     case "approved":
       await recordApproval(tx, payment, attempt, { ...outcome, latency_ms, validity_ms: ctx.settings.authorization_validity_ms });
@@ -185,7 +188,7 @@ export async function runAttempts(
   const attempts_max = Math.min(route.length, limits.attempts_per_payment_max);
   let attempt_id = first_attempt_id;
   for (let index = 0; index < attempts_max; index++) {
-    if (index > 0) attempt_id = await ctx.db.transaction((tx) => insertAttempt(tx, payment, route[index]));
+    if (index > 0) attempt_id = await ctx.db.transaction((tx) => insertAttempt(ctx, tx, payment, route[index]));
     const connector = ctx.channels.require(route[index].channel);
     const started = performance.now();
     const outcome = await connector.authorize({

@@ -7,10 +7,20 @@ export interface PaymentSettings {
   public_url: string;
   /** Delay before the janitor first asks a channel about an unknown outcome. */
   unknown_inquiry_delay_ms: number;
+  /** How long we wait for a channel's answer. */
+  channel_timeout_ms: number;
   /** How long a customer has to finish a 3-D Secure challenge before the janitor asks. */
   challenge_expiry_ms: number;
   /** After this, an uncaptured authorization is released in the ledger and voided at the channel. */
   authorization_validity_ms: number;
+}
+
+/**
+ * When the janitor should look at a call persisted just before it was made, in case this process
+ * dies before recording the answer: after the call's own timeout and the usual inquiry delay.
+ */
+export function safetyNetInquiryMs(settings: PaymentSettings): number {
+  return Date.now() + settings.channel_timeout_ms + settings.unknown_inquiry_delay_ms;
 }
 
 export interface PaymentsContext {

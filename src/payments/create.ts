@@ -115,7 +115,7 @@ export async function createPayment(ctx: PaymentsContext, merchant_id: string, i
     }
     await insertPayment(tx, payment);
     await recordEvent(tx, { merchant_id, type: "payment.created", object_id: payment.id, object: await readPaymentView(tx, payment) });
-    return route?.ok ? insertAttempt(tx, payment, route.value[0]) : undefined;
+    return route?.ok ? insertAttempt(ctx, tx, payment, route.value[0]) : undefined;
   });
   if (route?.ok && card?.ok && first_attempt_id) {
     await runAttempts(ctx, payment, route.value, card.value.channel_card, first_attempt_id);
@@ -164,7 +164,7 @@ export async function confirmPayment(
     }
     locked.status = "processing";
     await savePayment(tx, locked);
-    return ok({ payment: locked, attempt_id: await insertAttempt(tx, locked, route.value[0]) });
+    return ok({ payment: locked, attempt_id: await insertAttempt(ctx, tx, locked, route.value[0]) });
   });
   if (!started.ok) return started;
   await runAttempts(ctx, started.value.payment, route.value, card.value.channel_card, started.value.attempt_id);

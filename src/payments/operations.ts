@@ -6,7 +6,7 @@ import { newId } from "../ids.ts";
 import { assert } from "../limits.ts";
 import type { Tx } from "../store/db.ts";
 import { emit, updateAttempt } from "./attempts.ts";
-import type { PaymentsContext } from "./context.ts";
+import { safetyNetInquiryMs, type PaymentsContext } from "./context.ts";
 import {
   loadAttempts, loadPayment, lockPayment, readPaymentView, savePayment,
   type AttemptRecord, type PaymentRecord, type PaymentView,
@@ -21,12 +21,12 @@ async function authorizedAttempt(ctx: PaymentsContext, payment_id: string): Prom
   return attempt;
 }
 
-async function insertOperation(tx: Tx, payment: PaymentRecord, attempt: AttemptRecord, kind: OperationKind, amount: number): Promise<string> {
+async function insertOperation(ctx: PaymentsContext, tx: Tx, payment: PaymentRecord, attempt: AttemptRecord, kind: OperationKind, amount: number): Promise<string> {
   const id = newId("op");
   const now = Date.now();
   await tx.run(
-    "INSERT INTO operations (id, payment_id, attempt_id, kind, amount, status, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-    [id, payment.id, attempt.id, kind, amount, now, now],
+    "INSERT INTO operations (id, payment_id, attempt_id, kind, amount, status, next_inquiry_ms, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+    [id, payment.id, attempt.id, kind, amount, safetyNetInquiryMs(ctx.settings), now, now],
   );
   return id;
 }
@@ -71,7 +71,7 @@ async function runOperation(
   const started = await ctx.db.transaction(async (tx) => {
     const payment = await lockPayment(tx, payment_id);
     if (payment.status !== "requires_capture") return unexpectedState("payment", payment.status, kind === "capture" ? "capture" : "cancel");
-    const op_id = await insertOperation(tx, payment, attempt, kind, amount);
+    const op_id = await insertOperation(ctx, tx, payment, attempt, kind, amount);
     payment.status = "processing";
     if (kind === "void") payment.cancellation_reason ??= "requested_by_customer";
     await savePayment(tx, payment);
@@ -84,6 +84,8 @@ async function runOperation(
   const outcome: MoneyCallOutcome = kind === "capture" ? await connector.capture(call) : await connector.void(call);
   const failure = await ctx.db.transaction(async (tx): Promise<Failure | undefined> => {
     const payment = await lockPayment(tx, payment_id);
+    const current = await tx.get<{ status: string }>(`SELECT status FROM operations WHERE id = ? ${tx.forUpdate}`, [op.id]);
+    if (current?.status !== "pending") return undefined; // the janitor settled it first
     switch (outcome.kind) {
       case "succeeded":
         await recordOperationSuccess(tx, payment, attempt, op);

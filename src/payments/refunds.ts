@@ -7,7 +7,7 @@ import { invalid, notFound, ok, unexpectedState, type Result } from "../errors.t
 import { recordEvent, type EventType } from "../events/outbox.ts";
 import { newId } from "../ids.ts";
 import { toSafeNumber, type Queryable, type Tx } from "../store/db.ts";
-import type { PaymentsContext } from "./context.ts";
+import { safetyNetInquiryMs, type PaymentsContext } from "./context.ts";
 import { loadAttempts, loadPayment, lockPayment, savePayment } from "./model.ts";
 import { pendRefund, settleRefund } from "./postings.ts";
 
@@ -120,10 +120,11 @@ export async function createRefund(
     };
     refund.ledger_pending_id = await pendRefund(tx, refund.id, { merchant_id, channel: attempt.channel, currency: locked.currency, amount });
     await tx.run(
-      `INSERT INTO refunds (id, payment_id, merchant_id, attempt_id, amount, currency, reason, status, ledger_pending_id, metadata, created_ms, updated_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+      `INSERT INTO refunds (id, payment_id, merchant_id, attempt_id, amount, currency, reason, status, ledger_pending_id, metadata,
+         next_inquiry_ms, created_ms, updated_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
       [refund.id, refund.payment_id, merchant_id, attempt.id, amount, refund.currency, refund.reason, refund.ledger_pending_id,
-        JSON.stringify(refund.metadata), refund.created_ms, refund.created_ms],
+        JSON.stringify(refund.metadata), safetyNetInquiryMs(ctx.settings), refund.created_ms, refund.created_ms],
     );
     locked.amount_refunded += amount;
     await savePayment(tx, locked);

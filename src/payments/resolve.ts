@@ -128,7 +128,7 @@ export async function resolveOperationByInquiry(
   const happened = op.kind === "capture" ? record.captured_amount > 0 : record.status === "voided";
   await ctx.db.transaction(async (tx) => {
     const status = await tx.get<{ status: string }>(`SELECT status FROM operations WHERE id = ? ${tx.forUpdate}`, [op.id]);
-    if (status?.status !== "unknown") return;
+    if (status?.status !== "unknown" && status?.status !== "pending") return;
     const payment = await lockPayment(tx, op.payment_id);
     if (happened) await recordOperationSuccess(tx, payment, attempt, { ...op, amount: op.kind === "capture" ? record.captured_amount : op.amount });
     else await recordOperationFailure(tx, payment, op);

@@ -60,7 +60,7 @@ export async function janitorTick(ctx: PaymentsContext): Promise<JanitorReport> 
     if (outcome === "done") await clear(ctx, "attempts", row.id, "status NOT IN ('unknown', 'requires_action', 'pending')");
     report.attempts++;
   }
-  for (const row of await dueRows(ctx, "operations", "AND status = 'unknown'")) {
+  for (const row of await dueRows(ctx, "operations", "AND status IN ('pending', 'unknown')")) {
     if (!(await claim(ctx, "operations", row))) continue;
     await resolveOperationByInquiry(ctx, {
       id: row.id, kind: row.kind as OperationKind, amount: toSafeNumber(row.amount),
