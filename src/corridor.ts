@@ -9,7 +9,9 @@ import { createGlobalPayConnector } from "./channels/globalpay/connector.ts";
 import { createLocalAcqConnector } from "./channels/localacq/connector.ts";
 import { ChannelRegistry } from "./channels/registry.ts";
 import type { Transport } from "./channels/transport.ts";
-import { defaultRetryScheduleMs, deliverDue, fanOut } from "./events/webhooks.ts";
+import { defaultRetryScheduleMs, deliverDue, fanOut, fanOutBatchMax } from "./events/webhooks.ts";
+
+const fanOutRoundsPerTickMax = 50;
 import { loadOrCreateVaultKeyFile, parseVaultKeys, Vault } from "./methods/card/vault.ts";
 import type { PaymentsContext } from "./payments/context.ts";
 import { openDb, type Db } from "./store/db.ts";
@@ -82,7 +84,8 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
     }, config.janitor_interval_ms, onError);
     const schedule = options.webhook_retry_schedule_ms ?? defaultRetryScheduleMs;
     workers.webhooks = startLoop(async () => {
-      await fanOut(db);
+      // Keep up with the outbox: several batches per tick while they come full (bounded).
+      for (let round = 0; round < fanOutRoundsPerTickMax && (await fanOut(db)) === fanOutBatchMax; round++);
       await deliverDue(db, schedule);
     }, config.webhook_interval_ms, onError);
   }

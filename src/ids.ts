@@ -1,6 +1,6 @@
 // Prefixed, time-ordered ids (ULID layout: 48-bit millisecond time + 80 random bits, Crockford
 // base32), so that ordering by id is ordering by creation time for cursor pagination.
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
 
@@ -24,8 +24,24 @@ function encodeRandom(bytes: Buffer): string {
   return out;
 }
 
+// One system call fills many ids' worth of randomness (ids are made many times per payment).
+const randomPoolBytes = 4096;
+const randomBytesPerId = 16;
+const randomPool = Buffer.alloc(randomPoolBytes);
+let randomOffset = randomPoolBytes;
+
+function nextRandom(): Buffer {
+  if (randomOffset + randomBytesPerId > randomPoolBytes) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  const slice = randomPool.subarray(randomOffset, randomOffset + randomBytesPerId);
+  randomOffset += randomBytesPerId;
+  return slice;
+}
+
 export function newId(prefix: IdPrefix): string {
-  return `${prefix}_${encodeTime(Date.now())}${encodeRandom(randomBytes(16))}`;
+  return `${prefix}_${encodeTime(Date.now())}${encodeRandom(nextRandom())}`;
 }
 
 export function hasPrefix(id: unknown, prefix: IdPrefix): id is string {

@@ -57,6 +57,7 @@ describe("OpenAPI document", () => {
     assert.equal(schema.properties.amount.minimum, 1);
     const card = schema.properties.payment_method_data.properties.card;
     assert.equal(card.properties.number.type, "string");
+    assert.match(card.properties.number.description ?? "", /card number/i);
     assert.ok(card.required.includes("number"));
     assert.deepEqual(schema.properties.capture_method.enum, ["automatic", "manual"]);
   });

@@ -71,6 +71,22 @@ describe("tenant isolation", () => {
     assert.equal((await mine(`/v1/webhook_endpoints/${ids.endpoint}`)).body.status, "enabled");
   });
 
+  it("an Idempotency-Key is scoped to its merchant: B never gets A's stored answer", async () => {
+    const key = `shared-${Date.now()}`;
+    const body = { amount: 4321, currency: "usd", description: "same body, same key" };
+    const first = await call(stack.url, "POST", "/v1/payments", { key: a.secret, body, headers: { "idempotency-key": key } });
+    assert.equal(first.status, 200, first.text);
+    const other = await call(stack.url, "POST", "/v1/payments", { key: b.secret, body, headers: { "idempotency-key": key } });
+    assert.equal(other.status, 200, other.text);
+    assert.notEqual(other.body.id, first.body.id);
+    assert.equal(other.headers.get("idempotent-replayed"), null);
+    expect404(await call(stack.url, "GET", `/v1/payments/${first.body.id}`, { key: b.secret }), "A's idempotent payment");
+    const replay = await call(stack.url, "POST", "/v1/payments", { key: a.secret, body, headers: { "idempotency-key": key } });
+    assert.equal(replay.body.id, first.body.id);
+    assert.equal(replay.headers.get("idempotent-replayed"), "true");
+    ids.idempotent = first.body.id;
+  });
+
   it("B's lists never contain A's objects, even paging from A's ids", async () => {
     const aIds = new Set(Object.values(ids));
     const lists = [

@@ -147,6 +147,20 @@ describe("validation", () => {
     assertInvalid(unknown, "colour", "parameter_unknown");
   });
 
+  it("malformed URLs and over-long ids answer in the API's error shape", async () => {
+    const long = await call(stack.url, "GET", `/v1/payments/pay_${"a".repeat(200)}`, { key: merchant.secret });
+    assert.equal(long.status, 404, long.text);
+    assert.equal(long.body.error.type, "invalid_request_error", long.text);
+    assert.equal(long.body.error.code, "resource_missing", long.text);
+    const badPattern = await call(stack.url, "GET", "/v1/payments/NOT-AN-ID", { key: merchant.secret });
+    assertInvalid(badPattern, "id");
+    const undecodable = await call(stack.url, "GET", "/v1/payments/pay_%ZZ", { key: merchant.secret });
+    assertInvalid(undecodable, undefined);
+    const unknownRoute = await call(stack.url, "PUT", "/v1/payments", { key: merchant.secret, body: {} });
+    assert.equal(unknownRoute.status, 404, unknownRoute.text);
+    assert.equal(unknownRoute.body.error.code, "resource_missing");
+  });
+
   it("authentication: no key, a wrong key, a publishable key, and the wrong kind of key get 401", async () => {
     const before = await snapshot(stack, merchant);
     const body = cardPayment(cards.visa);

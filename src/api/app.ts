@@ -8,7 +8,7 @@ import { limits } from "../limits.ts";
 import { adminAuth, merchantAuth } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { idempotencyOnSend, idempotencyPreHandler } from "./idempotency.ts";
-import { errorHandler, notFoundHandler } from "./reply.ts";
+import { errorHandler, frameworkErrorHandler, notFoundHandler } from "./reply.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { balanceRoutes } from "./routes/balance.ts";
 import { channelNotificationRoutes } from "./routes/channels.ts";
@@ -39,6 +39,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.request_body_bytes_max,
     routerOptions: { maxParamLength: 128 },
+    // Router-level failures (an undecodable URL, an over-long path parameter) answer in the API's error shape.
+    frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
   });
   app.setErrorHandler(errorHandler);

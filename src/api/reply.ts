@@ -55,6 +55,15 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   return reply.code(500).send({ error: { type: "api_error", code: "internal_error", message: "An internal error occurred." } });
 }
 
+/** Errors the router raises before any route runs: a URL that does not decode, a path parameter over the length limit. */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") return notFoundHandler(request, reply);
+  if (error.code === "FST_ERR_BAD_URL") {
+    return sendFailure(reply, { status: 400, type: "invalid_request_error", code: "invalid_url", message: "The request URL is not valid." });
+  }
+  return errorHandler(error, request, reply);
+}
+
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
   return sendFailure(reply, {
     status: 404, type: "invalid_request_error", code: "resource_missing",

@@ -20,7 +20,10 @@ export const CurrencyCode = Type.String({ pattern: "^[A-Za-z]{3}$", description:
 
 export const CardData = Type.Object(
   {
-    number: Type.String({ minLength: 12, maxLength: 23, pattern: "^[0-9][0-9 -]*$" }),
+    number: Type.String({
+      minLength: 12, maxLength: 23, pattern: "^[0-9][0-9 -]*$",
+      description: "The card number (PAN), 12 to 19 digits; spaces and dashes are ignored. Stored only encrypted, never returned.",
+    }),
     exp_month: Type.Integer({ minimum: 1, maximum: 12 }),
     exp_year: Type.Integer({ minimum: 2000, maximum: 2100 }),
     cvc: Type.Optional(Type.String({ pattern: "^[0-9]{3,4}$" })),

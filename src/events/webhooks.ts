@@ -73,10 +73,12 @@ export async function disableEndpoint(db: Db, merchant_id: string, id: string): 
 }
 
 /** Creates one delivery per (event, subscribed endpoint) for events not yet fanned out. */
+export const fanOutBatchMax = 500;
+
 export async function fanOut(db: Db): Promise<number> {
   const events = await db.all<{ id: string; merchant_id: string; type: string }>(
     "SELECT id, merchant_id, type FROM events WHERE fanned_out = 0 ORDER BY id LIMIT ?",
-    [limits.webhook_batch_max * 10],
+    [fanOutBatchMax],
   );
   if (events.length === 0) return 0;
   const merchants = [...new Set(events.map((event) => event.merchant_id))];

@@ -54,12 +54,22 @@ export type LedgerError =
 
 export type LedgerResult = { ok: true; transfer_id: string } | { ok: false; error: LedgerError };
 
+/** Accounts known to be committed, per database (accounts are never deleted: this never goes stale). */
+const committedAccountsByDatabase = new WeakMap<object, Set<string>>();
+const committedAccountsMax = 100_000;
+
 async function ensureAccount(tx: Tx, ref: AccountRef, now_ms: number): Promise<string> {
   const id = accountId(ref);
-  await tx.run(
+  let committedAccounts = committedAccountsByDatabase.get(tx.database);
+  if (!committedAccounts) committedAccountsByDatabase.set(tx.database, (committedAccounts = new Set()));
+  if (committedAccounts.has(id)) return id;
+  const inserted = await tx.run(
     "INSERT INTO ledger_accounts (id, owner, currency, purpose, flags, created_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
     [id, ref.owner, ref.currency, ref.purpose, purposeFlags[ref.purpose], now_ms],
   );
+  // Created by an earlier, committed transaction: safe to remember. (One we just created could
+  // still roll back with our transaction, so it is remembered the next time it is seen.)
+  if (inserted.changes === 0 && committedAccounts.size < committedAccountsMax) committedAccounts.add(id);
   return id;
 }
 

@@ -10,9 +10,12 @@ import type { Tx } from "../store/db.ts";
 import { safetyNetInquiryMs, type PaymentsContext } from "./context.ts";
 import {
   loadAttempt, lockPayment, readPaymentView, savePayment,
-  type AttemptRecord, type AttemptStatus, type LastError, type PaymentRecord,
+  type AttemptRecord, type AttemptStatus, type LastError, type PaymentRecord, type PaymentView,
 } from "./model.ts";
-import { postAuthorization, postCapture } from "./postings.ts";
+import { postAuthorization, postSale } from "./postings.ts";
+
+/** After an attempt: go on to the next channel, or stop (with the payment as it now stands). */
+type Step = { next: "cascade" } | { next: "final"; view?: PaymentView };
 
 export interface PlannedAttempt {
   channel: string;
@@ -54,8 +57,11 @@ export async function updateAttempt(tx: Tx, attempt: AttemptRecord, update: Atte
   );
 }
 
-export async function emit(tx: Tx, payment: PaymentRecord, type: EventType): Promise<void> {
-  await recordEvent(tx, { merchant_id: payment.merchant_id, type, object_id: payment.id, object: await readPaymentView(tx, payment) });
+/** Records the event for a payment's new state; returns the payment as the event shows it. */
+export async function emit(tx: Tx, payment: PaymentRecord, type: EventType): Promise<PaymentView> {
+  const view = await readPaymentView(tx, payment);
+  await recordEvent(tx, { merchant_id: payment.merchant_id, type, object_id: payment.id, object: view });
+  return view;
 }
 
 /** The channel approved: book the authorization (and capture), and move the payment on. */
@@ -64,7 +70,7 @@ export async function recordApproval(
   payment: PaymentRecord,
   attempt: AttemptRecord,
   approval: { channel_reference: string; captured: boolean; network_response_code?: string; latency_ms?: number; validity_ms: number },
-): Promise<void> {
+): Promise<PaymentView> {
   await updateAttempt(tx, attempt, {
     status: approval.captured ? "captured" : "authorized",
     channel_reference: approval.channel_reference,
@@ -73,22 +79,22 @@ export async function recordApproval(
     next_inquiry_ms: null,
   });
   const movement = { merchant_id: payment.merchant_id, channel: attempt.channel, currency: payment.currency, amount: payment.amount };
-  await postAuthorization(tx, attempt.id, movement);
   payment.channel = attempt.channel;
   payment.last_error = null;
   payment.next_action = null;
   if (approval.captured) {
-    await postCapture(tx, attempt.id, payment.amount, attempt.id);
+    await postSale(tx, attempt.id, movement);
     payment.status = "succeeded";
     payment.amount_received = payment.amount;
     payment.amount_capturable = 0;
   } else {
+    await postAuthorization(tx, attempt.id, movement);
     payment.status = "requires_capture";
     payment.amount_capturable = payment.amount;
     await tx.run("UPDATE attempts SET authorization_expires_ms = ? WHERE id = ?", [Date.now() + approval.validity_ms, attempt.id]);
   }
   await savePayment(tx, payment);
-  await emit(tx, payment, approval.captured ? "payment.succeeded" : "payment.requires_capture");
+  return emit(tx, payment, approval.captured ? "payment.succeeded" : "payment.requires_capture");
 }
 
 function lastErrorOf(decline: UnifiedDecline, attempt_id: string): LastError {
@@ -108,25 +114,24 @@ export async function recordRefusal(
   payment: PaymentRecord,
   attempt: AttemptRecord,
   refusal: { status: "declined" | "failed"; decline: UnifiedDecline; latency_ms?: number; may_cascade: boolean },
-): Promise<"cascade" | "final"> {
+): Promise<Step> {
   await updateAttempt(tx, attempt, { status: refusal.status, decline: refusal.decline, latency_ms: refusal.latency_ms, next_inquiry_ms: null });
   payment.last_error = lastErrorOf(refusal.decline, attempt.id);
   const cascade = refusal.may_cascade && refusal.decline.cascade && !payment.cancel_requested;
   if (cascade) {
     await savePayment(tx, payment);
-    return "cascade";
+    return { next: "cascade" };
   }
   payment.status = "failed";
   payment.next_action = null;
   await savePayment(tx, payment);
-  await emit(tx, payment, "payment.failed");
-  return "final";
+  return { next: "final", view: await emit(tx, payment, "payment.failed") };
 }
 
 async function recordChallenge(
   ctx: PaymentsContext, tx: Tx, payment: PaymentRecord, attempt: AttemptRecord,
   challenge: { channel_reference: string; redirect_url: string; latency_ms: number },
-): Promise<void> {
+): Promise<PaymentView> {
   await updateAttempt(tx, attempt, {
     status: "requires_action",
     channel_reference: challenge.channel_reference,
@@ -137,40 +142,37 @@ async function recordChallenge(
   payment.channel = attempt.channel;
   payment.next_action = { type: "redirect_to_url", redirect_to_url: { url: challenge.redirect_url, return_url: payment.return_url } };
   await savePayment(tx, payment);
-  await emit(tx, payment, "payment.requires_action");
+  return emit(tx, payment, "payment.requires_action");
 }
 
 /** We do not know what the channel did: park the attempt for the janitor, never guess. */
-export async function recordUnknown(ctx: PaymentsContext, tx: Tx, payment: PaymentRecord, attempt: AttemptRecord, latency_ms: number): Promise<void> {
+export async function recordUnknown(ctx: PaymentsContext, tx: Tx, payment: PaymentRecord, attempt: AttemptRecord, latency_ms: number): Promise<PaymentView> {
   await updateAttempt(tx, attempt, { status: "unknown", latency_ms, next_inquiry_ms: Date.now() + ctx.settings.unknown_inquiry_delay_ms });
   payment.status = "processing";
   payment.channel = attempt.channel;
   await savePayment(tx, payment);
-  await emit(tx, payment, "payment.processing");
+  return emit(tx, payment, "payment.processing");
 }
 
 async function recordOutcome(
   ctx: PaymentsContext, tx: Tx, payment_id: string, attempt_id: string,
   outcome: AuthorizeOutcome, latency_ms: number, may_cascade: boolean,
-): Promise<"cascade" | "final"> {
+): Promise<Step> {
   const payment = await lockPayment(tx, payment_id);
   const attempt = await loadAttempt(tx, attempt_id);
   assert(attempt, `attempt ${attempt_id} exists`);
-  if (attempt.status !== "pending") return "final"; // the janitor settled it first (this call outlived its deadline)
+  if (attempt.status !== "pending") return { next: "final" }; // the janitor settled it first (this call outlived its deadline)
   switch (outcome.kind) {
     case "approved":
-      await recordApproval(tx, payment, attempt, { ...outcome, latency_ms, validity_ms: ctx.settings.authorization_validity_ms });
-      return "final";
+      return { next: "final", view: await recordApproval(tx, payment, attempt, { ...outcome, latency_ms, validity_ms: ctx.settings.authorization_validity_ms }) };
     case "challenge":
-      await recordChallenge(ctx, tx, payment, attempt, { ...outcome, latency_ms });
-      return "final";
+      return { next: "final", view: await recordChallenge(ctx, tx, payment, attempt, { ...outcome, latency_ms }) };
     case "declined":
       return recordRefusal(tx, payment, attempt, { status: "declined", decline: outcome.decline, latency_ms, may_cascade });
     case "error":
       return recordRefusal(tx, payment, attempt, { status: "failed", decline: outcome.decline, latency_ms, may_cascade });
     case "unknown":
-      await recordUnknown(ctx, tx, payment, attempt, latency_ms);
-      return "final";
+      return { next: "final", view: await recordUnknown(ctx, tx, payment, attempt, latency_ms) };
   }
 }
 
@@ -184,7 +186,7 @@ export async function runAttempts(
   route: PlannedAttempt[],
   card: CardForChannel,
   first_attempt_id: string,
-): Promise<void> {
+): Promise<PaymentView | undefined> {
   const attempts_max = Math.min(route.length, limits.attempts_per_payment_max);
   let attempt_id = first_attempt_id;
   for (let index = 0; index < attempts_max; index++) {
@@ -200,9 +202,10 @@ export async function runAttempts(
       return_url: `${ctx.settings.public_url}/v1/payments/${payment.id}/return`,
     });
     const latency_ms = Math.round(performance.now() - started);
-    const next = await ctx.db.transaction((tx) =>
+    const step = await ctx.db.transaction((tx) =>
       recordOutcome(ctx, tx, payment.id, attempt_id, outcome, latency_ms, index + 1 < attempts_max),
     );
-    if (next === "final") return;
+    if (step.next === "final") return step.view;
   }
+  return undefined;
 }

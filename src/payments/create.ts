@@ -10,7 +10,10 @@ import { currentRoutingConfig, decideRoute, defaultRoutingConfig, type PaymentFa
 import type { Tx } from "../store/db.ts";
 import { insertAttempt, runAttempts, type PlannedAttempt } from "./attempts.ts";
 import type { PaymentsContext } from "./context.ts";
-import { loadPayment, lockPayment, readPaymentView, savePayment, type PaymentRecord, type PaymentView } from "./model.ts";
+import {
+  loadPayment, lockPayment, paymentView, readPaymentView, rememberCardDetails, savePayment,
+  type CardDetails, type PaymentRecord, type PaymentView,
+} from "./model.ts";
 
 export interface CardInput {
   number: string;
@@ -106,21 +109,26 @@ export async function createPayment(ctx: PaymentsContext, merchant_id: string, i
     last_error: null, next_action: null, return_url: input.return_url ?? null, cancel_requested: false, cancellation_reason: null,
     created_ms: now,
   };
-  const first_attempt_id = await ctx.db.transaction(async (tx) => {
-    if (card?.ok) {
-      payment.card_id = await ctx.vault.store(tx, {
-        merchant_id, pan: card.value.channel_card.number, brand: card.value.channel_card.brand,
-        exp_month: card.value.channel_card.exp_month, exp_year: card.value.channel_card.exp_year, bin_country: card.value.bin_country,
-      });
-    }
+  const { first_attempt_id, created } = await ctx.db.transaction(async (tx) => {
+    const details = card?.ok ? await vaultCard(ctx, tx, merchant_id, card.value) : undefined;
+    payment.card_id = details?.id ?? null;
     await insertPayment(tx, payment);
-    await recordEvent(tx, { merchant_id, type: "payment.created", object_id: payment.id, object: await readPaymentView(tx, payment) });
-    return route?.ok ? insertAttempt(ctx, tx, payment, route.value[0]) : undefined;
+    const created = paymentView(payment, details?.details, []);
+    await recordEvent(tx, { merchant_id, type: "payment.created", object_id: payment.id, object: created });
+    return { first_attempt_id: route?.ok ? await insertAttempt(ctx, tx, payment, route.value[0]) : undefined, created };
   });
-  if (route?.ok && card?.ok && first_attempt_id) {
-    await runAttempts(ctx, payment, route.value, card.value.channel_card, first_attempt_id);
-  }
-  return ok(await currentView(ctx, merchant_id, payment.id));
+  if (!route?.ok || !card?.ok || !first_attempt_id) return ok(created);
+  const view = await runAttempts(ctx, payment, route.value, card.value.channel_card, first_attempt_id);
+  return ok(view ?? (await currentView(ctx, merchant_id, payment.id)));
+}
+
+/** Stores the PAN in the vault (encrypted) and returns the card's display details. */
+async function vaultCard(ctx: PaymentsContext, tx: Tx, merchant_id: string, card: CheckedCard): Promise<{ id: string; details: CardDetails }> {
+  const { number, brand, exp_month, exp_year } = card.channel_card;
+  const stored = await ctx.vault.store(tx, { merchant_id, pan: number, brand, exp_month, exp_year, bin_country: card.bin_country });
+  const details: CardDetails = { brand, last4: number.slice(-4), exp_month, exp_year, bin_country: card.bin_country, fingerprint: stored.fingerprint };
+  rememberCardDetails(stored.id, details);
+  return { id: stored.id, details };
 }
 
 async function currentView(ctx: PaymentsContext, merchant_id: string, payment_id: string): Promise<PaymentView> {
@@ -152,10 +160,7 @@ export async function confirmPayment(
     const locked = await lockPayment(tx, payment.id);
     if (locked.status !== "requires_confirmation" && locked.status !== "requires_payment_method") return unexpectedState("payment", locked.status, "confirm");
     if (input.payment_method_data) {
-      locked.card_id = await ctx.vault.store(tx, {
-        merchant_id, pan: card.value.channel_card.number, brand: card.value.channel_card.brand,
-        exp_month: card.value.channel_card.exp_month, exp_year: card.value.channel_card.exp_year, bin_country: card.value.bin_country,
-      });
+      locked.card_id = (await vaultCard(ctx, tx, merchant_id, card.value)).id;
       await tx.run("UPDATE payments SET card_id = ? WHERE id = ?", [locked.card_id, locked.id]);
     }
     if (input.return_url) {
@@ -167,8 +172,8 @@ export async function confirmPayment(
     return ok({ payment: locked, attempt_id: await insertAttempt(ctx, tx, locked, route.value[0]) });
   });
   if (!started.ok) return started;
-  await runAttempts(ctx, started.value.payment, route.value, card.value.channel_card, started.value.attempt_id);
-  return ok(await currentView(ctx, merchant_id, payment.id));
+  const view = await runAttempts(ctx, started.value.payment, route.value, card.value.channel_card, started.value.attempt_id);
+  return ok(view ?? (await currentView(ctx, merchant_id, payment.id)));
 }
 
 async function vaultedCard(ctx: PaymentsContext, payment: PaymentRecord): Promise<Result<CheckedCard>> {

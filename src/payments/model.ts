@@ -164,10 +164,21 @@ export async function loadAttempts(db: Queryable, payment_id: string): Promise<A
   return rows.map(attemptFromRow);
 }
 
+// Vaulted cards never change: their display details are cached by id.
+const cardDetailsCache = new Map<string, CardDetails>();
+const cardDetailsCacheMax = 10_000;
+
+export function rememberCardDetails(card_id: string, details: CardDetails): void {
+  if (cardDetailsCache.size >= cardDetailsCacheMax) cardDetailsCache.clear();
+  cardDetailsCache.set(card_id, details);
+}
+
 export async function loadCardDetails(db: Queryable, card_id: string): Promise<CardDetails | undefined> {
+  const cached = cardDetailsCache.get(card_id);
+  if (cached) return cached;
   const row = await db.get<Raw>("SELECT brand, last4, exp_month, exp_year, bin_country, fingerprint FROM vault_cards WHERE id = ?", [card_id]);
   if (!row) return undefined;
-  return {
+  const details: CardDetails = {
     brand: row.brand as string,
     last4: row.last4 as string,
     exp_month: toSafeNumber(row.exp_month),
@@ -175,6 +186,8 @@ export async function loadCardDetails(db: Queryable, card_id: string): Promise<C
     bin_country: (row.bin_country as string | null) ?? null,
     fingerprint: row.fingerprint as string,
   };
+  rememberCardDetails(card_id, details);
+  return details;
 }
 
 /** Writes the mutable state columns of a payment (the money itself lives in the ledger). */

@@ -1,4 +1,5 @@
 // The ledger entries of the card payment life cycle (per currency):
+//   sale (authorized and captured in one call): posted   channel receivable → merchant pending
 //   authorization: pending   channel receivable → merchant pending
 //   capture:       post the pending transfer (partial post releases the rest)
 //   void / expiry: void the pending transfer
@@ -35,6 +36,18 @@ export async function postAuthorization(tx: Tx, attempt_id: string, movement: Mo
     ref: attempt_id,
   });
   return expectOk(result, "authorization");
+}
+
+/** Authorized and captured at once (automatic capture): one posted transfer. */
+export async function postSale(tx: Tx, attempt_id: string, movement: Movement): Promise<void> {
+  const result = await postTransfer(tx, {
+    debit: channelReceivable(movement.channel, movement.currency),
+    credit: merchantPending(movement.merchant_id, movement.currency),
+    amount: BigInt(movement.amount),
+    code: "capture",
+    ref: attempt_id,
+  });
+  expectOk(result, "sale");
 }
 
 async function authorizationTransferId(tx: Tx, attempt_id: string): Promise<string> {

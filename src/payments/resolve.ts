@@ -8,7 +8,7 @@ import { recordApproval, recordRefusal, updateAttempt, emit } from "./attempts.t
 import type { PaymentsContext } from "./context.ts";
 import { attemptFromRow, loadAttempt, lockPayment, savePayment, type AttemptRecord } from "./model.ts";
 import { recordOperationFailure, recordOperationSuccess, type OperationKind } from "./operations.ts";
-import { postAuthorization, postCapture, postRelease, postReversal } from "./postings.ts";
+import { postAuthorization, postRelease, postReversal, postSale } from "./postings.ts";
 import { loadRefundById, settleRefundOutcome } from "./refunds.ts";
 
 /** What the channel says happened to an authorization attempt. */
@@ -86,11 +86,11 @@ async function reverseUnwantedApproval(
     const current = attemptFromRow((await tx.get(`SELECT * FROM attempts WHERE id = ? ${tx.forUpdate}`, [attempt.id]))!);
     if (!openAttemptStatuses.has(current.status)) return;
     const movement = { merchant_id: payment.merchant_id, channel: attempt.channel, currency: attempt.currency, amount: attempt.amount };
-    await postAuthorization(tx, attempt.id, movement);
     if (approval.captured) {
-      await postCapture(tx, attempt.id, attempt.amount, attempt.id);
+      await postSale(tx, attempt.id, movement);
       await postReversal(tx, attempt.id, movement);
     } else {
+      await postAuthorization(tx, attempt.id, movement);
       await postRelease(tx, attempt.id, "void", `${attempt.id}_reversal`);
     }
     await updateAttempt(tx, current, { status: "reversed", channel_reference: approval.channel_reference, next_inquiry_ms: null });

@@ -92,7 +92,22 @@ export function defaultRoutingConfig(registry: ChannelRegistry): RoutingConfig {
   return { rules: [], default_channels: registry.names() };
 }
 
+// Each process caches a merchant's configuration briefly; a change made through this process is
+// seen at once, one made through another API process within the TTL.
+const configCacheTtlMs = 2_000;
+const configCacheSizeMax = 10_000;
+const configCache = new Map<string, { value: { version: number; config: RoutingConfig } | undefined; expires_ms: number }>();
+
 export async function currentRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfig } | undefined> {
+  const cached = configCache.get(merchant_id);
+  if (cached && cached.expires_ms > Date.now()) return cached.value;
+  const value = await readRoutingConfig(db, merchant_id);
+  if (configCache.size >= configCacheSizeMax) configCache.clear();
+  configCache.set(merchant_id, { value, expires_ms: Date.now() + configCacheTtlMs });
+  return value;
+}
+
+async function readRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfig } | undefined> {
   const row = await db.get<{ version: number; config: string }>(
     "SELECT version, config FROM routing_configs WHERE merchant_id = ? ORDER BY version DESC LIMIT 1",
     [merchant_id],
@@ -111,6 +126,7 @@ export async function saveRoutingConfig(db: Db, merchant_id: string, config: Rou
     await tx.run("INSERT INTO routing_configs (merchant_id, version, config, created_ms) VALUES (?, ?, ?, ?)", [
       merchant_id, version, JSON.stringify(config), Date.now(),
     ]);
+    configCache.delete(merchant_id);
     return version;
   });
 }

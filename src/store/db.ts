@@ -20,6 +20,8 @@ export interface Db extends Queryable {
 export interface Tx extends Queryable {
   /** `FOR UPDATE` on PostgreSQL; empty on SQLite, whose writers are already serialized. */
   readonly forUpdate: string;
+  /** Identifies the database, for caches of facts that never change once committed. */
+  readonly database: object;
 }
 
 /** Converts a database integer (number, bigint or numeric string) to bigint. */

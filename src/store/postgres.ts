@@ -5,17 +5,27 @@ import { limits } from "../limits.ts";
 import type { Db, Queryable, Tx } from "./db.ts";
 import { migrate } from "./schema.ts";
 
-const placeholderCache = new Map<string, string>();
+interface PreparedText {
+  text: string;
+  /** Named statements are parsed and planned once per connection. */
+  name: string | undefined;
+}
+
+const preparedCache = new Map<string, PreparedText>();
+const namedStatementsMax = 500;
 
 /** Rewrites `?` placeholders to `$1..$n` (our SQL never contains a literal `?`). */
-function toPostgresSql(sql: string): string {
-  let converted = placeholderCache.get(sql);
-  if (converted === undefined) {
+function toPostgresSql(sql: string): PreparedText {
+  let prepared = preparedCache.get(sql);
+  if (prepared === undefined) {
     let index = 0;
-    converted = sql.replace(/\?/g, () => `$${++index}`);
-    placeholderCache.set(sql, converted);
+    const text = sql.replace(/\?/g, () => `$${++index}`);
+    // Statements built with a variable number of placeholders (IN lists) stay unnamed.
+    const named = !sql.includes("IN (?") && preparedCache.size < namedStatementsMax;
+    prepared = { text, name: named ? `corridor_${preparedCache.size}` : undefined };
+    preparedCache.set(sql, prepared);
   }
-  return converted;
+  return prepared;
 }
 
 function toPostgresParams(params: readonly unknown[]): unknown[] {
@@ -23,8 +33,10 @@ function toPostgresParams(params: readonly unknown[]): unknown[] {
 }
 
 function queryable(client: pg.Pool | pg.PoolClient): Queryable {
-  const query = (sql: string, params: readonly unknown[]) =>
-    client.query({ text: toPostgresSql(sql), values: toPostgresParams(params) });
+  const query = (sql: string, params: readonly unknown[]) => {
+    const prepared = toPostgresSql(sql);
+    return client.query({ text: prepared.text, name: params.length > 0 ? prepared.name : undefined, values: toPostgresParams(params) });
+  };
   return {
     async all<T>(sql: string, params: readonly unknown[] = []) {
       return (await query(sql, params)).rows as T[];
@@ -58,11 +70,12 @@ export async function openPostgres(url: string): Promise<Db> {
     setup.release();
   }
 
+  const database = {};
   async function attempt<R>(fn: (tx: Tx) => Promise<R>): Promise<R> {
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
-      const value = await fn({ forUpdate: "FOR UPDATE", ...queryable(client) });
+      const value = await fn({ forUpdate: "FOR UPDATE", database, ...queryable(client) });
       await client.query("COMMIT");
       return value;
     } catch (error) {

@@ -71,23 +71,33 @@ export async function openSqlite(path: string): Promise<Db> {
   let activeJob: Job | undefined;
   const prepareWriter = statementCache(writer);
 
+  const database = {};
   const makeTx = (job: Job): Tx => ({
     forUpdate: "",
+    database,
     ...queryable(prepareWriter, () => {
       if (activeJob !== job) throw new Error("programmer error: transaction used outside its callback or across an await on I/O");
     }),
   });
 
+  const control = {
+    begin: writer.prepare("BEGIN IMMEDIATE"),
+    commit: writer.prepare("COMMIT"),
+    savepoint: writer.prepare("SAVEPOINT job"),
+    release: writer.prepare("RELEASE job"),
+    rollbackTo: writer.prepare("ROLLBACK TO job"),
+  };
+
   async function runJob(job: Job): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
-    writer.exec("SAVEPOINT job");
+    control.savepoint.run();
     activeJob = job;
     try {
       const value = await job.fn(makeTx(job));
-      writer.exec("RELEASE job");
+      control.release.run();
       return { ok: true, value };
     } catch (error) {
-      writer.exec("ROLLBACK TO job");
-      writer.exec("RELEASE job");
+      control.rollbackTo.run();
+      control.release.run();
       return { ok: false, error };
     } finally {
       activeJob = undefined;
@@ -99,9 +109,9 @@ export async function openSqlite(path: string): Promise<Db> {
     const batch = queue.splice(0, limits.group_commit_batch_max);
     const outcomes: Awaited<ReturnType<typeof runJob>>[] = [];
     try {
-      writer.exec("BEGIN IMMEDIATE");
+      control.begin.run();
       for (const job of batch) outcomes.push(await runJob(job));
-      writer.exec("COMMIT");
+      control.commit.run();
     } catch (error) {
       if (writer.inTransaction) writer.exec("ROLLBACK");
       for (const job of batch) job.reject(error);

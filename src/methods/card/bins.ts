@@ -11,7 +11,30 @@ export interface BinFacts {
 const prefixLengthMin = 4;
 const prefixLengthMax = 11;
 
+// Issuer facts change only on import; each process keeps a short-lived cache by prefix.
+const cacheTtlMs = 5_000;
+const cacheSizeMax = 10_000;
+type BinCache = Map<string, { facts: BinFacts | undefined; expires_ms: number }>;
+const caches = new WeakMap<Queryable, BinCache>();
+
+function cacheOf(db: Queryable): BinCache {
+  let cache = caches.get(db);
+  if (!cache) caches.set(db, (cache = new Map()));
+  return cache;
+}
+
 export async function lookupBin(db: Queryable, pan: string): Promise<BinFacts | undefined> {
+  const cache = cacheOf(db);
+  const key = pan.slice(0, prefixLengthMax);
+  const cached = cache.get(key);
+  if (cached && cached.expires_ms > Date.now()) return cached.facts;
+  const facts = await lookupBinUncached(db, pan);
+  if (cache.size >= cacheSizeMax) cache.clear();
+  cache.set(key, { facts, expires_ms: Date.now() + cacheTtlMs });
+  return facts;
+}
+
+async function lookupBinUncached(db: Queryable, pan: string): Promise<BinFacts | undefined> {
   const prefixes: string[] = [];
   for (let length = Math.min(prefixLengthMax, pan.length - 4); length >= prefixLengthMin; length--) prefixes.push(pan.slice(0, length));
   if (prefixes.length === 0) return undefined;
@@ -32,6 +55,7 @@ export async function importBins(db: Db, ranges: BinFacts[]): Promise<number> {
       );
     }
   });
+  cacheOf(db).clear();
   return ranges.length;
 }
 

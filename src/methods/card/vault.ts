@@ -55,8 +55,9 @@ export class Vault {
   async store(
     tx: Tx,
     input: { merchant_id: string; pan: string; brand: string; exp_month: number; exp_year: number; bin_country: string | null },
-  ): Promise<string> {
+  ): Promise<{ id: string; fingerprint: string }> {
     const id = newId("card");
+    const fingerprint = this.fingerprint(input.pan);
     const iv = randomBytes(12);
     const cipher = createCipheriv("aes-256-gcm", this.keys.keys.get(this.keys.active_key_id)!, iv);
     cipher.setAAD(Buffer.from(id));
@@ -66,11 +67,11 @@ export class Vault {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         id, input.merchant_id, this.keys.active_key_id, iv.toString("base64"), ciphertext.toString("base64"),
-        cipher.getAuthTag().toString("base64"), this.fingerprint(input.pan), input.pan.slice(0, 6), input.pan.slice(-4),
+        cipher.getAuthTag().toString("base64"), fingerprint, input.pan.slice(0, 6), input.pan.slice(-4),
         input.brand, input.exp_month, input.exp_year, input.bin_country, Date.now(),
       ],
     );
-    return id;
+    return { id, fingerprint };
   }
 
   async reveal(db: Queryable, card_id: string): Promise<string> {
