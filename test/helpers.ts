@@ -3,11 +3,12 @@
 // real HTTP services. Every helper talks to Corridor over HTTP only.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { after, before } from "node:test";
+import { freePort } from "../bench/processes.ts";
 import { loadConfig, type Config } from "../src/config.ts";
 import { createHttpTransport } from "../src/channels/transport.ts";
 import { startCorridor, type Corridor } from "../src/corridor.ts";
@@ -28,16 +29,7 @@ export const cards = {
 export const postgresUrl = process.env.DATABASE_URL?.startsWith("postgres") ? process.env.DATABASE_URL : undefined;
 export const backend = postgresUrl ? "postgres" : "sqlite";
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export interface Database {
   url: string;
@@ -222,4 +214,32 @@ export async function channelRecords(stack: Stack, channel: "globalpay" | "local
   const response = await fetch(`${stack.sandboxes[channel].url}${path}`);
   const body: any = await response.json();
   return Array.isArray(body) ? body : (body.data ?? body.records ?? body.transactions ?? []);
+}
+
+/**
+ * One stack and one merchant for a test file: started before its tests, and after them the ledger
+ * must verify balanced before everything is closed.
+ */
+export function useStack(options: StackOptions = {}): { readonly stack: Stack; readonly merchant: Merchant } {
+  let stack: Stack | undefined;
+  let merchant: Merchant | undefined;
+  before(async () => {
+    stack = await startStack(options);
+    merchant = await createMerchant(stack);
+  });
+  after(async () => {
+    if (!stack) return;
+    await assertLedgerBalanced(stack);
+    await stack.close();
+  });
+  return {
+    get stack() {
+      assert.ok(stack, "the stack is started in before()");
+      return stack;
+    },
+    get merchant() {
+      assert.ok(merchant, "the merchant is created in before()");
+      return merchant;
+    },
+  };
 }

@@ -1,27 +1,16 @@
-// Idempotency keys: replay byte for byte, 422 on another body, 409 while in flight, per merchant,
+// Idempotency keys: replay byte for byte, 422 on another body, 409 while in flight, per setup.merchant,
 // and many concurrent requests with one key charge once at the channel.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { assertLedgerBalanced, call, cardPayment, cards, channelRecords, createMerchant, startStack, type Merchant, type Stack } from "./helpers.ts";
+import { describe, it } from "node:test";
+import { assertLedgerBalanced, call, cardPayment, cards, channelRecords, createMerchant, useStack } from "./helpers.ts";
 
-let stack: Stack;
-let merchant: Merchant;
+const setup = useStack();
 
-before(async () => {
-  stack = await startStack();
-  merchant = await createMerchant(stack);
-});
-
-after(async () => {
-  await assertLedgerBalanced(stack);
-  await stack.close();
-});
-
-const create = (key: string, body: unknown, secret = merchant.secret) =>
-  call(stack.url, "POST", "/v1/payments", { key: secret, body, headers: { "idempotency-key": key } });
+const create = (key: string, body: unknown, secret = setup.merchant.secret) =>
+  call(setup.stack.url, "POST", "/v1/payments", { key: secret, body, headers: { "idempotency-key": key } });
 
 async function chargesAtChannels(amount: number): Promise<number> {
-  const records = [...(await channelRecords(stack, "globalpay")), ...(await channelRecords(stack, "localacq"))];
+  const records = [...(await channelRecords(setup.stack, "globalpay")), ...(await channelRecords(setup.stack, "localacq"))];
   return records.filter((record) => JSON.stringify(record).includes(`"${amount}"`) || JSON.stringify(record).includes(`:${amount},`) || JSON.stringify(record).includes(`:${amount}}`)).length;
 }
 
@@ -34,7 +23,7 @@ describe("idempotency keys", () => {
     assert.equal(second.status, 200);
     assert.equal(second.headers.get("idempotent-replayed"), "true");
     assert.equal(second.text, first.text);
-    const list = await call(stack.url, "GET", "/v1/payments?limit=100", { key: merchant.secret });
+    const list = await call(setup.stack.url, "GET", "/v1/payments?limit=100", { key: setup.merchant.secret });
     assert.equal(list.body.data.filter((p: { amount: number }) => p.amount === 1111).length, 1);
   });
 
@@ -53,8 +42,8 @@ describe("idempotency keys", () => {
     assert.equal(other.body.error.code, "idempotency_key_reused");
   });
 
-  it("scopes keys per merchant", async () => {
-    const other = await createMerchant(stack, "Other shop");
+  it("scopes keys per setup.merchant", async () => {
+    const other = await createMerchant(setup.stack, "Other shop");
     const mine = await create("shared-key", cardPayment(cards.visa, { amount: 600 }));
     const theirs = await create("shared-key", cardPayment(cards.visa, { amount: 600 }), other.secret);
     assert.equal(theirs.status, 200);
@@ -88,7 +77,7 @@ describe("idempotency keys", () => {
     for (const conflict of responses.filter((response) => response.status === 409)) {
       assert.equal(conflict.body.error.code, "idempotency_key_in_use");
     }
-    const list = await call(stack.url, "GET", "/v1/payments?limit=100", { key: merchant.secret });
+    const list = await call(setup.stack.url, "GET", "/v1/payments?limit=100", { key: setup.merchant.secret });
     assert.equal(list.body.data.filter((p: { amount: number }) => p.amount === amount).length, 1);
     assert.equal(await chargesAtChannels(amount), 1, "exactly one charge at the channels");
     const replay = await create("concurrent-1", body);

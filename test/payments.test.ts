@@ -1,27 +1,16 @@
 // Card payments end to end through the HTTP API, with the sandbox channels as real HTTP services.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { assertLedgerBalanced, call, cardPayment, cards, channelRecords, createMerchant, eventually, pay, startStack, type Merchant, type Stack } from "./helpers.ts";
+import { describe, it } from "node:test";
+import { assertLedgerBalanced, call, cardPayment, cards, channelRecords, createMerchant, eventually, pay, useStack } from "./helpers.ts";
 
-let stack: Stack;
-let merchant: Merchant;
+const setup = useStack();
 
-before(async () => {
-  stack = await startStack();
-  merchant = await createMerchant(stack);
-});
-
-after(async () => {
-  await assertLedgerBalanced(stack);
-  await stack.close();
-});
-
-const get = (path: string, key = merchant.secret) => call(stack.url, "GET", path, { key });
-const post = (path: string, body: unknown = {}, key = merchant.secret) => call(stack.url, "POST", path, { key, body });
+const get = (path: string, key = setup.merchant.secret) => call(setup.stack.url, "GET", path, { key });
+const post = (path: string, body: unknown = {}, key = setup.merchant.secret) => call(setup.stack.url, "POST", path, { key, body });
 
 describe("approved cards", () => {
   it("captures automatically, shows no PAN, and books the ledger", async () => {
-    const response = await pay(stack, merchant, cards.visa, { currency: "USD", metadata: { order: "42" } });
+    const response = await pay(setup.stack, setup.merchant, cards.visa, { currency: "USD", metadata: { order: "42" } });
     assert.equal(response.status, 200, response.text);
     const payment = response.body;
     assert.match(payment.id, /^pay_/);
@@ -42,11 +31,11 @@ describe("approved cards", () => {
     assert.match(payment.attempts[0].routing_reason, /default channel list/);
     const fetched = await get(`/v1/payments/${payment.id}`);
     assert.deepEqual(fetched.body, payment);
-    await assertLedgerBalanced(stack);
+    await assertLedgerBalanced(setup.stack);
   });
 
   it("authorizes, then captures part and releases the rest", async () => {
-    const created = await pay(stack, merchant, cards.mastercard, { capture_method: "manual", amount: 5000 });
+    const created = await pay(setup.stack, setup.merchant, cards.mastercard, { capture_method: "manual", amount: 5000 });
     assert.equal(created.body.status, "requires_capture", created.text);
     assert.equal(created.body.amount_capturable, 5000);
     const tooMuch = await post(`/v1/payments/${created.body.id}/capture`, { amount_to_capture: 6000 });
@@ -60,12 +49,12 @@ describe("approved cards", () => {
     const again = await post(`/v1/payments/${created.body.id}/capture`, {});
     assert.equal(again.status, 400);
     assert.equal(again.body.error.code, "payment_unexpected_state");
-    const verify = await call(stack.url, "GET", "/v1/admin/ledger/verify", { key: stack.admin_key });
+    const verify = await call(setup.stack.url, "GET", "/v1/admin/ledger/verify", { key: setup.stack.admin_key });
     assert.equal(verify.body.balanced, true);
   });
 
   it("cancels an authorization, voiding it at the channel", async () => {
-    const created = await pay(stack, merchant, cards.visa, { capture_method: "manual" });
+    const created = await pay(setup.stack, setup.merchant, cards.visa, { capture_method: "manual" });
     const canceled = await post(`/v1/payments/${created.body.id}/cancel`, { cancellation_reason: "abandoned" });
     assert.equal(canceled.status, 200, canceled.text);
     assert.equal(canceled.body.status, "canceled");
@@ -98,15 +87,15 @@ describe("approved cards", () => {
   });
 
   it("handles zero-decimal currencies in minor units", async () => {
-    const response = await pay(stack, merchant, cards.visa, { amount: 1500, currency: "jpy" });
+    const response = await pay(setup.stack, setup.merchant, cards.visa, { amount: 1500, currency: "jpy" });
     assert.equal(response.body.status, "succeeded", response.text);
     assert.equal(response.body.amount_received, 1500);
   });
 
   it("lists payments newest first with cursor pagination", async () => {
-    const other = await createMerchant(stack, "Pagination shop");
+    const other = await createMerchant(setup.stack, "Pagination shop");
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await pay(stack, other, cards.visa, { amount: 100 + i })).body.id);
+    for (let i = 0; i < 5; i++) ids.push((await pay(setup.stack, other, cards.visa, { amount: 100 + i })).body.id);
     const first = await get("/v1/payments?limit=2", other.secret);
     assert.equal(first.body.object, "list");
     assert.deepEqual(first.body.data.map((p: { id: string }) => p.id), [ids[4], ids[3]]);
@@ -119,7 +108,7 @@ describe("approved cards", () => {
 
 describe("declines and cascading", () => {
   async function declined(number: string) {
-    const response = await pay(stack, merchant, number);
+    const response = await pay(setup.stack, setup.merchant, number);
     assert.equal(response.status, 402, response.text);
     assert.equal(response.body.error.type, "card_error");
     assert.equal(response.body.error.payment.status, "failed");
@@ -148,7 +137,7 @@ describe("declines and cascading", () => {
   });
 
   it("a processing error on the first channel cascades to the next, which approves", async () => {
-    const response = await pay(stack, merchant, cards.processingErrorFirst);
+    const response = await pay(setup.stack, setup.merchant, cards.processingErrorFirst);
     assert.equal(response.status, 200, response.text);
     const payment = response.body;
     assert.equal(payment.status, "succeeded");
@@ -162,9 +151,9 @@ describe("declines and cascading", () => {
     assert.equal(payment.channel, "localacq");
   });
 
-  it("follows the merchant's routing rules, and records why", async () => {
-    const shop = await createMerchant(stack, "Routed shop");
-    const config = await call(stack.url, "PUT", "/v1/routing/config", {
+  it("follows the setup.merchant's routing rules, and records why", async () => {
+    const shop = await createMerchant(setup.stack, "Routed shop");
+    const config = await call(setup.stack.url, "PUT", "/v1/routing/config", {
       key: shop.secret,
       body: {
         rules: [{ name: "mastercard local", conditions: { brands: ["mastercard"], currencies: ["USD"] }, channels: ["localacq", "globalpay"] }],
@@ -173,12 +162,12 @@ describe("declines and cascading", () => {
     });
     assert.equal(config.status, 200, config.text);
     assert.equal(config.body.version, 1);
-    const routed = await pay(stack, shop, cards.mastercard);
+    const routed = await pay(setup.stack, shop, cards.mastercard);
     assert.equal(routed.body.channel, "localacq");
     assert.match(routed.body.attempts[0].routing_reason, /rule #1 "mastercard local"/);
-    const fallback = await pay(stack, shop, cards.visa);
+    const fallback = await pay(setup.stack, shop, cards.visa);
     assert.equal(fallback.body.channel, "globalpay");
-    const unknownChannel = await call(stack.url, "PUT", "/v1/routing/config", {
+    const unknownChannel = await call(setup.stack.url, "PUT", "/v1/routing/config", {
       key: shop.secret, body: { rules: [], default_channels: ["nowhere"] },
     });
     assert.equal(unknownChannel.status, 400);
@@ -188,18 +177,18 @@ describe("declines and cascading", () => {
 
 describe("3-D Secure", () => {
   it("requires action, and completing the challenge finishes the payment", async () => {
-    const response = await pay(stack, merchant, cards.threeDs, { return_url: "https://shop.example/done" });
+    const response = await pay(setup.stack, setup.merchant, cards.threeDs, { return_url: "https://shop.example/done" });
     assert.equal(response.status, 200, response.text);
     assert.equal(response.body.status, "requires_action");
     const url: string = response.body.next_action.redirect_to_url.url;
-    assert.ok(url.startsWith(stack.sandboxes.globalpay.url), url);
+    assert.ok(url.startsWith(setup.stack.sandboxes.globalpay.url), url);
     const page = await fetch(url);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<form/i);
     const completed = await fetch(`${url}/complete`, { method: "POST", redirect: "manual" });
     assert.equal(completed.status, 303);
     const back = completed.headers.get("location")!;
-    assert.ok(back.startsWith(`${stack.url}/v1/payments/${response.body.id}/return`), back);
+    assert.ok(back.startsWith(`${setup.stack.url}/v1/payments/${response.body.id}/return`), back);
     const returned = await fetch(back, { redirect: "manual" });
     assert.equal(returned.status, 303);
     assert.match(returned.headers.get("location")!, /^https:\/\/shop\.example\/done\?payment=pay_/);
@@ -212,7 +201,7 @@ describe("3-D Secure", () => {
   });
 
   it("a failed challenge fails the payment", async () => {
-    const response = await pay(stack, merchant, cards.threeDs);
+    const response = await pay(setup.stack, setup.merchant, cards.threeDs);
     const url: string = response.body.next_action.redirect_to_url.url;
     await fetch(`${url}/fail`, { method: "POST", redirect: "manual" });
     const payment = await eventually(async () => {
@@ -225,7 +214,7 @@ describe("3-D Secure", () => {
 
 describe("unknown outcomes", () => {
   it("a timed-out approval stays processing until the janitor asks the channel, then succeeds", async () => {
-    const response = await pay(stack, merchant, cards.slow);
+    const response = await pay(setup.stack, setup.merchant, cards.slow);
     assert.equal(response.status, 200, response.text);
     assert.equal(response.body.status, "processing");
     assert.equal(response.body.attempts[0].status, "unknown");
@@ -238,8 +227,8 @@ describe("unknown outcomes", () => {
     assert.equal(payment.amount_received, 2000);
   });
 
-  it("a timed-out approval the merchant canceled meanwhile is reversed at the channel", async () => {
-    const response = await pay(stack, merchant, cards.slow, { amount: 3333 });
+  it("a timed-out approval the setup.merchant canceled meanwhile is reversed at the channel", async () => {
+    const response = await pay(setup.stack, setup.merchant, cards.slow, { amount: 3333 });
     assert.equal(response.body.status, "processing");
     const cancel = await post(`/v1/payments/${response.body.id}/cancel`, {});
     assert.equal(cancel.status, 200, cancel.text);
@@ -248,21 +237,21 @@ describe("unknown outcomes", () => {
       return current.body.status === "canceled" ? current.body : undefined;
     }, 8000, "janitor to reverse the payment");
     assert.equal(payment.attempts[0].status, "reversed");
-    const records = await channelRecords(stack, "globalpay");
+    const records = await channelRecords(setup.stack, "globalpay");
     const record = records.find((candidate) => JSON.stringify(candidate).includes(payment.attempts[0].id));
     assert.ok(record, "the channel has a record under our attempt reference");
     const text = JSON.stringify(record);
     assert.ok(/refund|cancel|void|revers/i.test(text), `the channel record shows the reversal: ${text}`);
-    await assertLedgerBalanced(stack);
+    await assertLedgerBalanced(setup.stack);
   });
 });
 
 describe("balance", () => {
-  it("reads the merchant's pending balance from the ledger", async () => {
-    const shop = await createMerchant(stack, "Balance shop");
-    await pay(stack, shop, cards.visa, { amount: 1000 });
-    await pay(stack, shop, cards.visa, { amount: 2500, currency: "eur" });
-    await pay(stack, shop, cards.visa, { amount: 999, capture_method: "manual" });
+  it("reads the setup.merchant's pending balance from the ledger", async () => {
+    const shop = await createMerchant(setup.stack, "Balance shop");
+    await pay(setup.stack, shop, cards.visa, { amount: 1000 });
+    await pay(setup.stack, shop, cards.visa, { amount: 2500, currency: "eur" });
+    await pay(setup.stack, shop, cards.visa, { amount: 999, capture_method: "manual" });
     const balance = await get("/v1/balance", shop.secret);
     assert.equal(balance.body.object, "balance");
     const pending = Object.fromEntries(balance.body.pending.map((entry: { currency: string; amount: number }) => [entry.currency, entry.amount]));

@@ -1,6 +1,7 @@
 // Tenants and their API keys. Keys are shown once at creation and stored only as SHA-256 hashes
 // (keys are 192-bit random, so a fast hash is enough; no password stretching needed).
 import { createHash, randomBytes } from "node:crypto";
+import { TtlCache } from "../cache.ts";
 import { newId } from "../ids.ts";
 import type { Db, Queryable } from "../store/db.ts";
 
@@ -55,13 +56,13 @@ export async function findMerchant(db: Queryable, id: string): Promise<Merchant 
 
 const principalCacheTtlMs = 5_000;
 const principalCacheSizeMax = 10_000;
-const principalCache = new Map<string, { principal: Principal; expires_ms: number }>();
+const principalCache = new TtlCache<string, Principal>(principalCacheTtlMs, principalCacheSizeMax);
 
 /** Resolves an API key to its merchant. Cached for a few seconds: revocation takes effect within the TTL. */
 export async function authenticate(db: Queryable, key: string): Promise<Principal | undefined> {
   const key_hash = hashKey(key);
   const cached = principalCache.get(key_hash);
-  if (cached && cached.expires_ms > Date.now()) return cached.principal;
+  if (cached.found) return cached.value;
   const row = await db.get<{ key_id: string; kind: KeyKind; merchant_id: string }>(
     "SELECT id AS key_id, kind, merchant_id FROM api_keys WHERE key_hash = ? AND revoked_ms IS NULL",
     [key_hash],
@@ -70,7 +71,6 @@ export async function authenticate(db: Queryable, key: string): Promise<Principa
   const merchant = await findMerchant(db, row.merchant_id);
   if (!merchant) return undefined;
   const principal: Principal = { merchant, key_kind: row.kind, key_id: row.key_id };
-  if (principalCache.size >= principalCacheSizeMax) principalCache.clear();
-  principalCache.set(key_hash, { principal, expires_ms: Date.now() + principalCacheTtlMs });
+  principalCache.set(key_hash, principal);
   return principal;
 }

@@ -3,6 +3,7 @@
 // the payment (brand, currency, country, method) are dropped, and every choice carries its reason.
 import type { ChannelCapabilities } from "../channels/contract.ts";
 import type { ChannelRegistry } from "../channels/registry.ts";
+import { TtlCache } from "../cache.ts";
 import { limits } from "../limits.ts";
 import type { Db, Queryable } from "../store/db.ts";
 
@@ -96,15 +97,10 @@ export function defaultRoutingConfig(registry: ChannelRegistry): RoutingConfig {
 // seen at once, one made through another API process within the TTL.
 const configCacheTtlMs = 2_000;
 const configCacheSizeMax = 10_000;
-const configCache = new Map<string, { value: { version: number; config: RoutingConfig } | undefined; expires_ms: number }>();
+const configCache = new TtlCache<string, { version: number; config: RoutingConfig } | undefined>(configCacheTtlMs, configCacheSizeMax);
 
-export async function currentRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfig } | undefined> {
-  const cached = configCache.get(merchant_id);
-  if (cached && cached.expires_ms > Date.now()) return cached.value;
-  const value = await readRoutingConfig(db, merchant_id);
-  if (configCache.size >= configCacheSizeMax) configCache.clear();
-  configCache.set(merchant_id, { value, expires_ms: Date.now() + configCacheTtlMs });
-  return value;
+export function currentRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfig } | undefined> {
+  return configCache.getOrLoad(merchant_id, () => readRoutingConfig(db, merchant_id));
 }
 
 async function readRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfig } | undefined> {

@@ -1,4 +1,5 @@
 // Issuer facts by BIN, from a table an operator imports. Longest prefix wins.
+import { TtlCache } from "../../cache.ts";
 import type { Db, Queryable } from "../../store/db.ts";
 
 export interface BinFacts {
@@ -14,24 +15,16 @@ const prefixLengthMax = 11;
 // Issuer facts change only on import; each process keeps a short-lived cache by prefix.
 const cacheTtlMs = 5_000;
 const cacheSizeMax = 10_000;
-type BinCache = Map<string, { facts: BinFacts | undefined; expires_ms: number }>;
-const caches = new WeakMap<Queryable, BinCache>();
+const caches = new WeakMap<Queryable, TtlCache<string, BinFacts | undefined>>();
 
-function cacheOf(db: Queryable): BinCache {
+function cacheOf(db: Queryable): TtlCache<string, BinFacts | undefined> {
   let cache = caches.get(db);
-  if (!cache) caches.set(db, (cache = new Map()));
+  if (!cache) caches.set(db, (cache = new TtlCache(cacheTtlMs, cacheSizeMax)));
   return cache;
 }
 
-export async function lookupBin(db: Queryable, pan: string): Promise<BinFacts | undefined> {
-  const cache = cacheOf(db);
-  const key = pan.slice(0, prefixLengthMax);
-  const cached = cache.get(key);
-  if (cached && cached.expires_ms > Date.now()) return cached.facts;
-  const facts = await lookupBinUncached(db, pan);
-  if (cache.size >= cacheSizeMax) cache.clear();
-  cache.set(key, { facts, expires_ms: Date.now() + cacheTtlMs });
-  return facts;
+export function lookupBin(db: Queryable, pan: string): Promise<BinFacts | undefined> {
+  return cacheOf(db).getOrLoad(pan.slice(0, prefixLengthMax), () => lookupBinUncached(db, pan));
 }
 
 async function lookupBinUncached(db: Queryable, pan: string): Promise<BinFacts | undefined> {
