@@ -4,6 +4,7 @@
 // still running gets 409. Scoped per merchant. A request rejected as bad input leaves no trace.
 import { createHash } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { crashPoint } from "../chaos/crash.ts";
 import { limits } from "../limits.ts";
 import type { Db } from "../store/db.ts";
 import { sendFailure } from "./reply.ts";
@@ -24,30 +25,40 @@ function fingerprint(request: FastifyRequest): string {
 
 type ClaimOutcome =
   | { kind: "claimed" }
+  /** A retry took over a key whose first request died with its process. */
+  | { kind: "recovered" }
   | { kind: "replay"; status: number; body: string }
   | { kind: "in_flight" }
   | { kind: "mismatch" };
 
-async function claim(db: Db, merchant_id: string, key: string, print: string): Promise<ClaimOutcome> {
+async function claim(db: Db, merchant_id: string, key: string, print: string, lease_ms: number): Promise<ClaimOutcome> {
   return db.transaction(async (tx) => {
+    const now = Date.now();
     const inserted = await tx.run(
-      `INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, state, created_ms) VALUES (?, ?, ?, 'in_flight', ?)
+      `INSERT INTO idempotency_keys (merchant_id, idem_key, fingerprint, state, locked_until_ms, created_ms) VALUES (?, ?, ?, 'in_flight', ?, ?)
        ON CONFLICT (merchant_id, idem_key) DO NOTHING`,
-      [merchant_id, key, print, Date.now()],
+      [merchant_id, key, print, now + lease_ms, now],
     );
     if (inserted.changes === 1) return { kind: "claimed" };
-    const row = await tx.get<{ fingerprint: string; state: string; response_status: number; response_body: string }>(
-      "SELECT fingerprint, state, response_status, response_body FROM idempotency_keys WHERE merchant_id = ? AND idem_key = ?",
+    const row = await tx.get<{ fingerprint: string; state: string; response_status: number; response_body: string; locked_until_ms: unknown }>(
+      `SELECT fingerprint, state, response_status, response_body, locked_until_ms FROM idempotency_keys WHERE merchant_id = ? AND idem_key = ? ${tx.forUpdate}`,
       [merchant_id, key],
     );
     if (!row) throw new Error("programmer error: idempotency key neither inserted nor found");
     if (row.fingerprint !== print) return { kind: "mismatch" };
+    if (row.state === "in_flight" && Number(row.locked_until_ms) < now) {
+      const taken = await tx.run(
+        "UPDATE idempotency_keys SET locked_until_ms = ? WHERE merchant_id = ? AND idem_key = ? AND state = 'in_flight' AND locked_until_ms = ?",
+        [now + lease_ms, merchant_id, key, row.locked_until_ms],
+      );
+      if (taken.changes === 1) return { kind: "recovered" };
+    }
     if (row.state === "in_flight") return { kind: "in_flight" };
     return { kind: "replay", status: Number(row.response_status), body: row.response_body };
   });
 }
 
-export function idempotencyPreHandler(db: Db) {
+export function idempotencyPreHandler(db: Db, lease_ms: number) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = request.headers[header];
     if (raw === undefined || !request.principal) return;
@@ -59,10 +70,12 @@ export function idempotencyPreHandler(db: Db) {
       });
     }
     const merchant_id = request.principal.merchant.id;
-    const outcome = await claim(db, merchant_id, key, fingerprint(request));
+    const outcome = await claim(db, merchant_id, key, fingerprint(request), lease_ms);
     switch (outcome.kind) {
+      case "recovered":
       case "claimed":
         request.idempotencyClaim = { merchant_id, key };
+        crashPoint("after_idempotency_claim");
         return;
       case "replay":
         return reply.code(outcome.status).header("Idempotent-Replayed", "true").type("application/json; charset=utf-8").send(outcome.body);
@@ -90,6 +103,7 @@ export function idempotencyOnSend(db: Db) {
     const claimed = request.idempotencyClaim;
     if (!claimed) return payload;
     request.idempotencyClaim = undefined;
+    crashPoint("after_commit_before_response");
     const body = typeof payload === "string" ? payload : JSON.stringify(payload ?? null);
     await db.transaction((tx) =>
       leavesNoTrace(reply.statusCode)

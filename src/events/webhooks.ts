@@ -4,11 +4,43 @@
 // Delivery rows are claimed with a compare-and-set lease, so several processes can deliver.
 import { randomBytes } from "node:crypto";
 import { Webhook } from "standardwebhooks";
+import { Agent, fetch as guardedFetch } from "undici";
+import { crashPoint } from "../chaos/crash.ts";
 import { newId } from "../ids.ts";
 import { limits } from "../limits.ts";
 import type { Db, Queryable } from "../store/db.ts";
 import { toSafeNumber } from "../store/db.ts";
 import { eventTypes } from "./outbox.ts";
+import { checkWebhookUrl, guardedLookup, systemResolver, type Resolver } from "./ssrf.ts";
+
+/**
+ * Where deliveries may go. Outside sandbox mode (the default when nothing was set for a database)
+ * every delivery is checked against the SSRF guard after DNS resolution, and the connection itself
+ * only dials addresses that pass it.
+ */
+export interface DeliveryPolicy {
+  sandbox_mode: boolean;
+  resolver?: Resolver;
+}
+
+const deliveryPolicies = new WeakMap<object, { policy: DeliveryPolicy; agent?: Agent }>();
+
+/** Called by the HTTP edge when it starts, with the process's mode (the workers share its Db). */
+export function setDeliveryPolicy(db: Db, policy: DeliveryPolicy): void {
+  const resolver = policy.resolver ?? systemResolver;
+  const agent = policy.sandbox_mode ? undefined : new Agent({ connect: { lookup: guardedLookup(resolver) as never } });
+  deliveryPolicies.get(db)?.agent?.close().catch(() => {});
+  deliveryPolicies.set(db, { policy: { ...policy, resolver }, agent });
+}
+
+function deliveryPolicyOf(db: Db): { policy: DeliveryPolicy; agent?: Agent } {
+  let entry = deliveryPolicies.get(db);
+  if (!entry) {
+    setDeliveryPolicy(db, { sandbox_mode: false });
+    entry = deliveryPolicies.get(db)!;
+  }
+  return entry;
+}
 
 /** Delay before each retry; the sum is about 68 hours. */
 export const defaultRetryScheduleMs = [
@@ -147,8 +179,9 @@ async function deliverOne(db: Db, delivery: DueDelivery, retry_schedule_ms: read
   const signature = new Webhook(delivery.secret).sign(delivery.event_id, sentAt, body);
   let status: number | null = null;
   let error: string | null = null;
+  const { policy, agent } = deliveryPolicyOf(db);
   try {
-    const response = await fetch(delivery.url, {
+    const request = {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -157,14 +190,31 @@ async function deliverOne(db: Db, delivery: DueDelivery, retry_schedule_ms: read
         "webhook-signature": signature,
       },
       body,
+      // Never follow a redirect: a 3xx counts as a failed delivery (it could point anywhere).
       redirect: "manual",
       signal: AbortSignal.timeout(limits.webhook_timeout_ms),
-    });
-    status = response.status;
-    await response.body?.cancel();
+    } as const;
+    if (policy.sandbox_mode) {
+      const response = await fetch(delivery.url, request);
+      status = response.status;
+      await response.body?.cancel();
+    } else {
+      // Live mode: the URL is checked again now (DNS may have changed since the endpoint was
+      // created), and the agent's lookup re-checks the address it actually connects to.
+      const check = await checkWebhookUrl(delivery.url, policy.resolver);
+      if (!check.ok) {
+        error = `url_not_allowed: ${check.reason}`;
+      } else {
+        const response = await guardedFetch(delivery.url, { ...request, dispatcher: agent });
+        status = response.status;
+        await response.body?.cancel();
+      }
+    }
   } catch (caught) {
-    error = caught instanceof Error ? caught.message : String(caught);
+    const cause = caught instanceof Error ? (caught.cause as Error | undefined) : undefined;
+    error = caught instanceof Error ? (cause?.message ? `${caught.message}: ${cause.message}` : caught.message) : String(caught);
   }
+  crashPoint("inside_webhook_delivery");
   const attempts = toSafeNumber(delivery.attempts) + 1;
   const delivered = status !== null && status >= 200 && status < 300;
   const exhausted = attempts >= Math.min(limits.webhook_attempts_max, retry_schedule_ms.length + 1);

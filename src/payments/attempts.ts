@@ -1,6 +1,7 @@
 // Attempts: one call to one channel for one payment. Persist, then call, then record the outcome
 // with its ledger entries, payment state and event in one transaction. Cascade to the next channel
 // only when the decline table says so, within the attempt limit.
+import { crashPoint } from "../chaos/crash.ts";
 import type { AuthorizeOutcome, CardForChannel } from "../channels/contract.ts";
 import type { UnifiedDecline } from "../channels/declines.ts";
 import { recordEvent, type EventType } from "../events/outbox.ts";
@@ -192,6 +193,7 @@ export async function runAttempts(
   for (let index = 0; index < attempts_max; index++) {
     if (index > 0) attempt_id = await ctx.db.transaction((tx) => insertAttempt(ctx, tx, payment, route[index]));
     const connector = ctx.channels.require(route[index].channel);
+    crashPoint("after_attempt_persisted");
     const started = performance.now();
     const outcome = await connector.authorize({
       reference: attempt_id,
@@ -202,6 +204,7 @@ export async function runAttempts(
       return_url: `${ctx.settings.public_url}/v1/payments/${payment.id}/return`,
     });
     const latency_ms = Math.round(performance.now() - started);
+    crashPoint("after_channel_answered");
     const step = await ctx.db.transaction((tx) =>
       recordOutcome(ctx, tx, payment.id, attempt_id, outcome, latency_ms, index + 1 < attempts_max),
     );

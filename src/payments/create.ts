@@ -11,7 +11,7 @@ import type { Tx } from "../store/db.ts";
 import { insertAttempt, runAttempts, type PlannedAttempt } from "./attempts.ts";
 import type { PaymentsContext } from "./context.ts";
 import {
-  loadPayment, lockPayment, paymentView, readPaymentView, rememberCardDetails, savePayment,
+  loadPayment, lockPayment, paymentFromRow, paymentView, readPaymentView, rememberCardDetails, savePayment,
   type CardDetails, type PaymentRecord, type PaymentView,
 } from "./model.ts";
 
@@ -76,19 +76,31 @@ function factsOf(payment: { amount: number; currency: string }, card: CheckedCar
   return { method: "card", brand: card.channel_card.brand, currency: payment.currency, amount: payment.amount, country: card.bin_country };
 }
 
-async function insertPayment(tx: Tx, payment: PaymentRecord): Promise<void> {
+async function insertPayment(tx: Tx, payment: PaymentRecord, idempotency_key: string | undefined): Promise<void> {
   await tx.run(
     `INSERT INTO payments (id, merchant_id, status, amount, currency, capture_method, amount_capturable, amount_received, amount_refunded,
-       card_id, customer, description, metadata, return_url, created_ms, updated_ms)
-     VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?)`,
+       card_id, customer, description, metadata, return_url, idempotency_key, created_ms, updated_ms)
+     VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       payment.id, payment.merchant_id, payment.status, payment.amount, payment.currency, payment.capture_method, payment.card_id,
-      payment.customer, payment.description, JSON.stringify(payment.metadata), payment.return_url, payment.created_ms, payment.created_ms,
+      payment.customer, payment.description, JSON.stringify(payment.metadata), payment.return_url, idempotency_key ?? null,
+      payment.created_ms, payment.created_ms,
     ],
   );
 }
 
-export async function createPayment(ctx: PaymentsContext, merchant_id: string, input: CreatePaymentInput): Promise<Result<PaymentView>> {
+export async function createPayment(
+  ctx: PaymentsContext,
+  merchant_id: string,
+  input: CreatePaymentInput,
+  idempotency_key?: string,
+): Promise<Result<PaymentView>> {
+  if (idempotency_key) {
+    // A retry that took over the key of a request that died mid-way: that request's payment, as it
+    // now stands (the janitor settles whatever it left unknown), never a second payment.
+    const existing = await ctx.db.get<Record<string, unknown>>("SELECT * FROM payments WHERE merchant_id = ? AND idempotency_key = ?", [merchant_id, idempotency_key]);
+    if (existing) return ok(await readPaymentView(ctx.db, paymentFromRow(existing)));
+  }
   const currency = findCurrency(input.currency);
   if (!currency) return invalid("currency", "invalid_currency", `'${input.currency}' is not a supported ISO 4217 currency.`);
   if (input.confirm && !input.payment_method_data) {
@@ -112,7 +124,7 @@ export async function createPayment(ctx: PaymentsContext, merchant_id: string, i
   const { first_attempt_id, created } = await ctx.db.transaction(async (tx) => {
     const details = card?.ok ? await vaultCard(ctx, tx, merchant_id, card.value) : undefined;
     payment.card_id = details?.id ?? null;
-    await insertPayment(tx, payment);
+    await insertPayment(tx, payment, idempotency_key);
     const created = paymentView(payment, details?.details, []);
     await recordEvent(tx, { merchant_id, type: "payment.created", object_id: payment.id, object: created });
     return { first_attempt_id: route?.ok ? await insertAttempt(ctx, tx, payment, route.value[0]) : undefined, created };

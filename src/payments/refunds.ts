@@ -100,7 +100,13 @@ export async function createRefund(
   ctx: PaymentsContext,
   merchant_id: string,
   input: { payment: string; amount?: number; reason?: string; metadata?: Record<string, string> },
+  idempotency_key?: string,
 ): Promise<Result<RefundView>> {
+  if (idempotency_key) {
+    // A retry that took over the key of a request that died mid-way: that refund, never a second one.
+    const existing = await ctx.db.get<Record<string, unknown>>("SELECT * FROM refunds WHERE merchant_id = ? AND idempotency_key = ?", [merchant_id, idempotency_key]);
+    if (existing) return ok(refundView(refundFromRow(existing)));
+  }
   const payment = await loadPayment(ctx.db, merchant_id, input.payment);
   if (!payment) return notFound("payment", input.payment, "payment");
   const attempt = (await loadAttempts(ctx.db, payment.id)).find((candidate) => candidate.status === "captured");
@@ -121,10 +127,10 @@ export async function createRefund(
     refund.ledger_pending_id = await pendRefund(tx, refund.id, { merchant_id, channel: attempt.channel, currency: locked.currency, amount });
     await tx.run(
       `INSERT INTO refunds (id, payment_id, merchant_id, attempt_id, amount, currency, reason, status, ledger_pending_id, metadata,
-         next_inquiry_ms, created_ms, updated_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+         idempotency_key, next_inquiry_ms, created_ms, updated_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
       [refund.id, refund.payment_id, merchant_id, attempt.id, amount, refund.currency, refund.reason, refund.ledger_pending_id,
-        JSON.stringify(refund.metadata), safetyNetInquiryMs(ctx.settings), refund.created_ms, refund.created_ms],
+        JSON.stringify(refund.metadata), idempotency_key ?? null, safetyNetInquiryMs(ctx.settings), refund.created_ms, refund.created_ms],
     );
     locked.amount_refunded += amount;
     await savePayment(tx, locked);

@@ -3,6 +3,7 @@
 // (inquiry) or tells us (a verified notification); nothing is auto-failed without asking.
 import type { ChannelRecord, Connector, MoneyCallOutcome } from "../channels/contract.ts";
 import { corridorDecline, type UnifiedDecline } from "../channels/declines.ts";
+import { crashPoint } from "../chaos/crash.ts";
 import { assert } from "../limits.ts";
 import { recordApproval, recordRefusal, updateAttempt, emit } from "./attempts.ts";
 import type { PaymentsContext } from "./context.ts";
@@ -113,6 +114,7 @@ async function inquire(connector: Connector, reference: string, currency: string
 export async function resolveAttemptByInquiry(ctx: PaymentsContext, attempt: AttemptRecord): Promise<"done" | "retry_later"> {
   const record = await inquire(ctx.channels.require(attempt.channel), attempt.id, attempt.currency);
   if (!record) return "retry_later";
+  crashPoint("inside_janitor");
   return applyAttemptTruth(ctx, attempt.id, truthFromRecord(record));
 }
 

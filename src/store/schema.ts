@@ -31,6 +31,7 @@ const migrations: string[] = [
     state TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
     response_status INTEGER,
     response_body TEXT,
+    locked_until_ms {big} NOT NULL DEFAULT 0,
     created_ms {big} NOT NULL,
     PRIMARY KEY (merchant_id, idem_key)
   );
@@ -71,8 +72,10 @@ const migrations: string[] = [
     return_url TEXT,
     cancel_requested SMALLINT NOT NULL DEFAULT 0,
     cancellation_reason TEXT,
+    idempotency_key TEXT,
     created_ms {big} NOT NULL,
     updated_ms {big} NOT NULL,
+    UNIQUE (merchant_id, idempotency_key),
     CHECK (amount_received + amount_capturable <= amount),
     CHECK (amount_refunded <= amount_received)
   );
@@ -127,12 +130,14 @@ const migrations: string[] = [
     failure_reason TEXT,
     ledger_pending_id TEXT NOT NULL,
     metadata TEXT NOT NULL,
+    idempotency_key TEXT,
     inquiries INTEGER NOT NULL DEFAULT 0,
     next_inquiry_ms {big},
     created_ms {big} NOT NULL,
     updated_ms {big} NOT NULL
   );
   CREATE INDEX refunds_payment ON refunds (payment_id);
+  CREATE UNIQUE INDEX refunds_idempotency ON refunds (merchant_id, idempotency_key);
   CREATE INDEX refunds_inquiry ON refunds (next_inquiry_ms) WHERE next_inquiry_ms IS NOT NULL;
   CREATE TABLE ledger_accounts (
     id TEXT PRIMARY KEY,

@@ -27,7 +27,7 @@ export function paymentRoutes(app: FastifyInstance, { ctx }: ApiDeps): void {
   app.post<{ Body: Static<typeof CreatePaymentBody> }>(
     "/v1/payments",
     { schema: { tags, summary: "Create (and optionally confirm) a payment", body: CreatePaymentBody } },
-    async (request, reply) => sendPayment(reply, await createPayment(ctx, request.principal!.merchant.id, request.body)),
+    async (request, reply) => sendPayment(reply, await createPayment(ctx, request.principal!.merchant.id, request.body, request.idempotencyClaim?.key)),
   );
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(

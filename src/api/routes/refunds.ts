@@ -12,7 +12,7 @@ export function refundRoutes(app: FastifyInstance, { ctx }: ApiDeps): void {
   app.post<{ Body: Static<typeof CreateRefundBody> }>(
     "/v1/refunds",
     { schema: { tags, summary: "Refund a captured payment, fully or partly", body: CreateRefundBody } },
-    async (request, reply) => sendResult(reply, await createRefund(ctx, request.principal!.merchant.id, request.body)),
+    async (request, reply) => sendResult(reply, await createRefund(ctx, request.principal!.merchant.id, request.body, request.idempotencyClaim?.key)),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
