@@ -165,6 +165,8 @@ async function recordOutcome(
   if (attempt.status !== "pending") return { next: "final" }; // the janitor settled it first (this call outlived its deadline)
   switch (outcome.kind) {
     case "approved":
+      // The merchant canceled while the call was in flight: the janitor reverses the approval.
+      if (payment.cancel_requested) return { next: "final", view: await recordUnknown(ctx, tx, payment, attempt, latency_ms) };
       return { next: "final", view: await recordApproval(tx, payment, attempt, { ...outcome, latency_ms, validity_ms: ctx.settings.authorization_validity_ms }) };
     case "challenge":
       return { next: "final", view: await recordChallenge(ctx, tx, payment, attempt, { ...outcome, latency_ms }) };
