@@ -33,6 +33,8 @@ export interface Config {
   webhook_interval_ms: number;
   /** Requests per second per API key; 0 disables the limit. */
   rate_limit_per_second: number;
+  /** Failed authentications per second per client IP before that IP gets 429; 0 disables. */
+  rate_limit_per_ip_per_second: number;
   /** How long an in-flight idempotency key is held before a retry may take it over (its first
    *  request is then presumed dead: the process handling it crashed). */
   idempotency_lease_ms: number;
@@ -61,6 +63,7 @@ export function loadConfig(env = process.env): Config {
     janitor_interval_ms: integer(env, "JANITOR_INTERVAL_MS", 1_000),
     webhook_interval_ms: integer(env, "WEBHOOK_INTERVAL_MS", 500),
     rate_limit_per_second: integer(env, "RATE_LIMIT_PER_SECOND", 1_000),
+    rate_limit_per_ip_per_second: integer(env, "RATE_LIMIT_PER_IP_PER_SECOND", 200),
     idempotency_lease_ms: integer(env, "IDEMPOTENCY_LEASE_MS", 60_000),
     log_level: env.LOG_LEVEL ?? "info",
     log_file: env.LOG_FILE || undefined,

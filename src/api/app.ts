@@ -4,8 +4,9 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import swagger from "@fastify/swagger";
 import rateLimit from "@fastify/rate-limit";
 import { createHash } from "node:crypto";
+import { clearDeliveryPolicy, setDeliveryPolicy } from "../events/webhooks.ts";
 import { limits } from "../limits.ts";
-import { adminAuth, merchantAuth } from "./auth.ts";
+import { adminAuth, authFailureGuard, merchantAuth } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { idempotencyOnSend, idempotencyPreHandler } from "./idempotency.ts";
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from "./reply.ts";
@@ -33,7 +34,18 @@ function rateLimitKey(request: FastifyRequest): string {
   return createHash("sha256").update(String(header)).digest("base64url");
 }
 
+/** Failed authentications (401) per second per client IP before that IP gets 429 for the rest of
+ *  the second, checked before authentication. Authenticated traffic is never counted, so one IP
+ *  hosting many merchants' servers is not throttled by it. 0 disables.
+ *  `RATE_LIMIT_PER_IP_PER_SECOND`, 200 by default. */
+export function perIpRateLimit(config: ApiDeps["config"]): number {
+  return config.rate_limit_per_ip_per_second;
+}
+
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  // Webhook deliveries from this process follow its mode (SSRF guard outside sandbox mode).
+  setDeliveryPolicy(deps.ctx.db, { sandbox_mode: deps.config.sandbox_mode });
+  const per_ip_limit = perIpRateLimit(deps.config);
   const app = Fastify({
     logger: { level: deps.config.log_level, ...(deps.config.log_file ? { file: deps.config.log_file } : {}) },
     logController: new LogController({ disableRequestLogging: true }),
@@ -43,6 +55,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: false } },
   });
+  app.addHook("onClose", async () => clearDeliveryPolicy(deps.ctx.db));
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.removeAllContentTypeParsers();
@@ -62,6 +75,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.config.rate_limit_per_second > 0) {
     await app.register(rateLimit, { global: false });
   }
+  if (per_ip_limit > 0) {
+    // Before authentication: a client IP past its budget of failed authentications gets 429, so
+    // made-up keys (each its own per-key bucket) cannot get around the per-key limit.
+    const guard = authFailureGuard(per_ip_limit);
+    app.addHook("onRequest", guard.onRequest);
+    app.addHook("onResponse", guard.onResponse);
+  }
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   app.get("/health", { schema: { hide: true } }, async () => ({ status: "ok" }));
@@ -71,7 +91,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       scope.addHook("onRequest", scope.rateLimit({ max: deps.config.rate_limit_per_second, timeWindow: 1000, keyGenerator: rateLimitKey }));
     }
     scope.addHook("onRequest", merchantAuth(deps.ctx.db));
-    scope.addHook("preHandler", idempotencyPreHandler(deps.ctx.db));
+    scope.addHook("preHandler", idempotencyPreHandler(deps.ctx.db, deps.config.idempotency_lease_ms));
     scope.addHook("onSend", idempotencyOnSend(deps.ctx.db));
     for (const routes of [paymentRoutes, refundRoutes, balanceRoutes, webhookRoutes, routingRoutes]) routes(scope, deps);
   });

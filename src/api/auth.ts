@@ -48,3 +48,41 @@ export function adminAuth(admin_key: string) {
     if (!key || !timingSafeEqual(digest(key), expected)) return unauthorized(reply, "This endpoint needs the platform admin key.");
   };
 }
+
+const guardWindowMs = 1_000;
+const guardEntriesMax = 100_000;
+
+/**
+ * Per client IP: at most `max_per_window` failed authentications per second; past that, the IP's
+ * requests get 429 before any key lookup until the window ends. Bounded memory.
+ */
+export function authFailureGuard(max_per_window: number) {
+  const windows = new Map<string, { start: number; failures: number }>();
+  return {
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+      const entry = windows.get(request.ip);
+      if (!entry || entry.failures < max_per_window) return;
+      const left = entry.start + guardWindowMs - Date.now();
+      if (left <= 0) return;
+      reply.header("retry-after", String(Math.ceil(left / 1000)));
+      return sendFailure(reply, {
+        status: 429, type: "rate_limit_error", code: "rate_limit",
+        message: "Too many requests with invalid credentials from this address; retry later.",
+      });
+    },
+    onResponse: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (reply.statusCode !== 401) return;
+      const now = Date.now();
+      let entry = windows.get(request.ip);
+      if (!entry || now - entry.start >= guardWindowMs) {
+        if (windows.size >= guardEntriesMax) {
+          for (const [ip, old] of windows) if (now - old.start >= guardWindowMs) windows.delete(ip);
+          if (windows.size >= guardEntriesMax) windows.clear();
+        }
+        entry = { start: now, failures: 0 };
+        windows.set(request.ip, entry);
+      }
+      entry.failures++;
+    },
+  };
+}

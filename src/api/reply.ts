@@ -46,7 +46,7 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     return sendFailure(reply, { status: 429, type: "rate_limit_error", code: "rate_limit", message: "Too many requests; retry later." });
   }
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    const code = error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ? "unsupported_media_type" : "invalid_request";
+    const code = error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ? "unsupported_media_type" : error.code === "invalid_json" ? "invalid_json" : "invalid_request";
     return reply.code(error.statusCode === 415 ? 415 : 400).send({
       error: { type: "invalid_request_error", code, message: error.message },
     });

@@ -6,6 +6,12 @@ export function StringEnum<T extends string>(values: readonly T[], options: Reco
   return Type.Unsafe<T>({ type: "string", enum: [...values], ...options });
 }
 
+/** Free text: any characters but NUL, which PostgreSQL text cannot hold (it would be a 500 there). */
+const noNul = "^[^\\u0000]*$";
+export function Text(options: { minLength?: number; maxLength: number; description?: string }) {
+  return Type.String({ ...options, pattern: noNul });
+}
+
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: "^[a-z]+_[0-9a-z]+$" });
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
 
@@ -45,8 +51,8 @@ export const CreatePaymentBody = Type.Object(
     payment_method_data: Type.Optional(PaymentMethodData),
     capture_method: Type.Optional(StringEnum(["automatic", "manual"] as const)),
     confirm: Type.Optional(Type.Boolean()),
-    customer: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    customer: Type.Optional(Text({ minLength: 1, maxLength: 255 })),
+    description: Type.Optional(Text({ maxLength: 1000 })),
     metadata: Type.Optional(Metadata),
     return_url: Type.Optional(ReturnUrl),
   },
@@ -91,7 +97,7 @@ export const EventListQuery = Type.Object(
   {
     limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,3}$" })),
     starting_after: Type.Optional(Id),
-    type: Type.Optional(Type.String({ maxLength: 64 })),
+    type: Type.Optional(Text({ maxLength: 64 })),
   },
   { additionalProperties: false },
 );
@@ -107,7 +113,7 @@ export const RefundListQuery = Type.Object(
 
 export const CreateMerchantBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    name: Text({ minLength: 1, maxLength: 200 }),
     country: Type.String({ pattern: "^[A-Z]{2}$", description: "ISO 3166-1 alpha-2" }),
     default_currency: CurrencyCode,
   },
@@ -117,7 +123,7 @@ export const CreateMerchantBody = Type.Object(
 export const CreateWebhookEndpointBody = Type.Object(
   {
     url: Type.String({ format: "uri", maxLength: 2048, pattern: "^https?://" }),
-    enabled_events: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 32, uniqueItems: true }),
+    enabled_events: Type.Array(Text({ maxLength: 64 }), { minItems: 1, maxItems: 32, uniqueItems: true }),
   },
   { additionalProperties: false },
 );
@@ -129,11 +135,11 @@ export const RoutingConfigBody = Type.Object(
     rules: Type.Array(
       Type.Object(
         {
-          name: Type.String({ minLength: 1, maxLength: 100 }),
+          name: Text({ minLength: 1, maxLength: 100 }),
           conditions: Type.Object(
             {
               methods: Type.Optional(Type.Array(StringEnum(["card"] as const), { maxItems: 8 })),
-              brands: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 32 })),
+              brands: Type.Optional(Type.Array(Text({ maxLength: 32 }), { maxItems: 32 })),
               currencies: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Z]{3}$" }), { maxItems: 200 })),
               countries: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Z]{2}$" }), { maxItems: 250 })),
               amount_min: Type.Optional(Type.Integer({ minimum: 0, maximum: limits.amount_minor_max })),
@@ -160,12 +166,19 @@ export const BinImportBody = Type.Object(
           prefix: Type.String({ pattern: "^[0-9]{4,11}$" }),
           country: Type.Union([Type.String({ pattern: "^[A-Z]{2}$" }), Type.Null()]),
           funding: Type.Optional(Type.Union([StringEnum(["credit", "debit", "prepaid"] as const), Type.Null()])),
-          issuer: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+          issuer: Type.Optional(Type.Union([Text({ maxLength: 200 }), Type.Null()])),
         },
         { additionalProperties: false },
       ),
       { minItems: 1, maxItems: 10_000 },
     ),
+  },
+  { additionalProperties: false },
+);
+
+export const VaultRotateBody = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: "Cards to re-encrypt in this call (default 5000); call again while `remaining` is above 0." })),
   },
   { additionalProperties: false },
 );

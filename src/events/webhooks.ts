@@ -33,6 +33,13 @@ export function setDeliveryPolicy(db: Db, policy: DeliveryPolicy): void {
   deliveryPolicies.set(db, { policy: { ...policy, resolver }, agent });
 }
 
+/** Releases the delivery agent of a database's policy (on shutdown). */
+export async function clearDeliveryPolicy(db: Db): Promise<void> {
+  const entry = deliveryPolicies.get(db);
+  deliveryPolicies.delete(db);
+  await entry?.agent?.close().catch(() => {});
+}
+
 function deliveryPolicyOf(db: Db): { policy: DeliveryPolicy; agent?: Agent } {
   let entry = deliveryPolicies.get(db);
   if (!entry) {

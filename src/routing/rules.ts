@@ -114,6 +114,8 @@ async function readRoutingConfig(db: Queryable, merchant_id: string): Promise<{ 
 /** Configurations are versioned: each change appends a new version, the history stays readable. */
 export async function saveRoutingConfig(db: Db, merchant_id: string, config: RoutingConfig): Promise<number> {
   return db.transaction(async (tx) => {
+    // Serializes concurrent saves of one merchant (PostgreSQL), so each gets its own version.
+    await tx.get(`SELECT id FROM merchants WHERE id = ? ${tx.forUpdate}`, [merchant_id]);
     const row = await tx.get<{ version: number | null }>(
       `SELECT MAX(version) AS version FROM routing_configs WHERE merchant_id = ?`,
       [merchant_id],

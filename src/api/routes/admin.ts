@@ -3,11 +3,12 @@ import type { Static } from "@sinclair/typebox";
 import { invalid } from "../../errors.ts";
 import { verifyLedger } from "../../ledger/ledger.ts";
 import { importBins } from "../../methods/card/bins.ts";
+import { rotateVaultKeys } from "../../methods/card/rotation.ts";
 import { createMerchant } from "../../merchants/merchants.ts";
 import { findCurrency } from "../../money/currency.ts";
 import type { ApiDeps } from "../deps.ts";
 import { sendFailure } from "../reply.ts";
-import { BinImportBody, CreateMerchantBody } from "../schemas.ts";
+import { BinImportBody, CreateMerchantBody, VaultRotateBody } from "../schemas.ts";
 
 const tags = ["admin"];
 
@@ -46,5 +47,17 @@ export function adminRoutes(app: FastifyInstance, { ctx }: ApiDeps): void {
       const ranges = request.body.ranges.map((range) => ({ prefix: range.prefix, country: range.country, funding: range.funding ?? null, issuer: range.issuer ?? null }));
       return { object: "bin_import", imported: await importBins(ctx.db, ranges) };
     },
+  );
+
+  app.post<{ Body: Static<typeof VaultRotateBody> }>(
+    "/v1/admin/vault/rotate",
+    {
+      schema: {
+        tags,
+        summary: "Re-encrypt vaulted cards still under an old key with the active key (bounded, one short transaction per card; idempotent)",
+        body: VaultRotateBody,
+      },
+    },
+    async (request) => rotateVaultKeys(ctx.db, ctx.vault, { max_cards: request.body.limit }),
   );
 }

@@ -3,12 +3,13 @@ import type { Static } from "@sinclair/typebox";
 import { invalid, notFound, ok } from "../../errors.ts";
 import { findEvent, listEvents } from "../../events/outbox.ts";
 import { countEndpoints, createEndpoint, disableEndpoint, findEndpoint, listEndpoints, subscribableEvents } from "../../events/webhooks.ts";
+import { checkWebhookUrl } from "../../events/ssrf.ts";
 import { limits } from "../../limits.ts";
 import type { ApiDeps } from "../deps.ts";
 import { pageLimit, sendResult } from "../reply.ts";
 import { CreateWebhookEndpointBody, EventListQuery, IdParams } from "../schemas.ts";
 
-export function webhookRoutes(app: FastifyInstance, { ctx }: ApiDeps): void {
+export function webhookRoutes(app: FastifyInstance, { ctx, config }: ApiDeps): void {
   const tags = ["webhooks"];
   app.post<{ Body: Static<typeof CreateWebhookEndpointBody> }>(
     "/v1/webhook_endpoints",
@@ -17,6 +18,11 @@ export function webhookRoutes(app: FastifyInstance, { ctx }: ApiDeps): void {
       const merchant_id = request.principal!.merchant.id;
       const unknown = request.body.enabled_events.find((type) => !subscribableEvents.includes(type));
       if (unknown) return sendResult(reply, invalid("enabled_events", "invalid_event_type", `'${unknown}' is not an event type.`));
+      if (!config.sandbox_mode) {
+        // SSRF guard (live mode): no webhook into the platform's own network; checked again at delivery.
+        const check = await checkWebhookUrl(request.body.url);
+        if (!check.ok) return sendResult(reply, invalid("url", "url_not_allowed", `This URL is not allowed for webhooks: ${check.reason}.`));
+      }
       if ((await countEndpoints(ctx.db, merchant_id)) >= limits.webhook_endpoints_per_merchant_max) {
         return sendResult(reply, invalid(undefined, "too_many_endpoints", `At most ${limits.webhook_endpoints_per_merchant_max} webhook endpoints.`));
       }

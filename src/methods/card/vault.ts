@@ -58,16 +58,12 @@ export class Vault {
   ): Promise<{ id: string; fingerprint: string }> {
     const id = newId("card");
     const fingerprint = this.fingerprint(input.pan);
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", this.keys.keys.get(this.keys.active_key_id)!, iv);
-    cipher.setAAD(Buffer.from(id));
-    const ciphertext = Buffer.concat([cipher.update(input.pan, "utf8"), cipher.final()]);
+    const sealed = this.seal(id, input.pan);
     await tx.run(
       `INSERT INTO vault_cards (id, merchant_id, key_id, iv, ciphertext, auth_tag, fingerprint, bin, last4, brand, exp_month, exp_year, bin_country, created_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
-        id, input.merchant_id, this.keys.active_key_id, iv.toString("base64"), ciphertext.toString("base64"),
-        cipher.getAuthTag().toString("base64"), fingerprint, input.pan.slice(0, 6), input.pan.slice(-4),
+        id, input.merchant_id, sealed.key_id, sealed.iv, sealed.ciphertext, sealed.auth_tag, fingerprint, input.pan.slice(0, 6), input.pan.slice(-4),
         input.brand, input.exp_month, input.exp_year, input.bin_country, Date.now(),
       ],
     );
@@ -80,11 +76,48 @@ export class Vault {
       [card_id],
     );
     assert(row, `vault card ${card_id} exists`);
-    const key = this.keys.keys.get(row.key_id);
-    assert(key, `vault key ${row.key_id} is loaded`);
-    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(row.iv, "base64"));
-    decipher.setAAD(Buffer.from(card_id));
-    decipher.setAuthTag(Buffer.from(row.auth_tag, "base64"));
-    return Buffer.concat([decipher.update(Buffer.from(row.ciphertext, "base64")), decipher.final()]).toString("utf8");
+    return this.open(card_id, row);
   }
+
+  /** The key id new cards are encrypted under. */
+  get active_key_id(): string {
+    return this.keys.active_key_id;
+  }
+
+  /** Key ids this vault can decrypt (the active one first). */
+  keyIds(): string[] {
+    return [this.keys.active_key_id, ...[...this.keys.keys.keys()].filter((id) => id !== this.keys.active_key_id)];
+  }
+
+  /** Encrypts a PAN under the active key; the card id is the additional authenticated data. */
+  seal(card_id: string, pan: string): SealedPan {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.keys.keys.get(this.keys.active_key_id)!, iv);
+    cipher.setAAD(Buffer.from(card_id));
+    const ciphertext = Buffer.concat([cipher.update(pan, "utf8"), cipher.final()]);
+    return {
+      key_id: this.keys.active_key_id,
+      iv: iv.toString("base64"),
+      ciphertext: ciphertext.toString("base64"),
+      auth_tag: cipher.getAuthTag().toString("base64"),
+    };
+  }
+
+  /** Decrypts a stored PAN under whichever loaded key it names (authenticated against the card id). */
+  open(card_id: string, sealed: SealedPan): string {
+    const key = this.keys.keys.get(sealed.key_id);
+    assert(key, `vault key ${sealed.key_id} is loaded`);
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(sealed.iv, "base64"));
+    decipher.setAAD(Buffer.from(card_id));
+    decipher.setAuthTag(Buffer.from(sealed.auth_tag, "base64"));
+    return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, "base64")), decipher.final()]).toString("utf8");
+  }
+}
+
+/** A PAN as stored: AES-256-GCM under `key_id`, base64 fields. */
+export interface SealedPan {
+  key_id: string;
+  iv: string;
+  ciphertext: string;
+  auth_tag: string;
 }
