@@ -8,6 +8,7 @@ import type { Connector } from "./channels/contract.ts";
 import { createGlobalPayConnector } from "./channels/globalpay/connector.ts";
 import { createLocalAcqConnector } from "./channels/localacq/connector.ts";
 import { ChannelRegistry } from "./channels/registry.ts";
+import { withChannelHealth } from "./routing/health.ts";
 import type { Transport } from "./channels/transport.ts";
 import { defaultRetryScheduleMs, deliverDue, fanOut, fanOutBatchMax } from "./events/webhooks.ts";
 
@@ -64,7 +65,7 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
   const ctx: PaymentsContext = {
     db,
     vault: vaultFor(config),
-    channels: new ChannelRegistry(options.channels.map((setup) => connectorFor(setup, config))),
+    channels: new ChannelRegistry(withChannelHealth(options.channels.map((setup) => connectorFor(setup, config)))),
     settings: {
       public_url: config.public_url,
       unknown_inquiry_delay_ms: config.unknown_inquiry_delay_ms,

@@ -74,6 +74,8 @@ export type ChannelRecord =
       /** Refunds keyed by our refund reference. */
       refunds: { reference: string; amount: number; status: "succeeded" | "declined" }[];
       decline?: UnifiedDecline;
+      /** While a challenge is pending: where the customer completes it. */
+      redirect_url?: string;
     };
 
 /** An asynchronous notification from the channel, verified and translated. */

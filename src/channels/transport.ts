@@ -86,7 +86,7 @@ export type InProcessHandler = (request: {
   query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-}) => Promise<{ status: number; body: string }>;
+}) => Promise<{ status: number; body: string; destroy_socket?: boolean }>;
 
 export function createInProcessTransport(handler: InProcessHandler): Transport {
   return { request: (request) => callInProcess(handler, request) };
@@ -102,7 +102,10 @@ async function callInProcess(handler: InProcessHandler, request: TransportReques
   const call = Promise.resolve()
     .then(() => handler({ method: request.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: request.body ?? "" }))
     .then(
-      (response): TransportResult => ({ kind: "answered", status: response.status, body: response.body }),
+      (response): TransportResult =>
+        response.destroy_socket
+          ? { kind: "unknown", reason: "connection reset by the channel before an answer" }
+          : { kind: "answered", status: response.status, body: response.body },
       (error: unknown): TransportResult => ({ kind: "unknown", reason: describe(error) }),
     );
   try {

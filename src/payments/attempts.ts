@@ -129,7 +129,7 @@ export async function recordRefusal(
   return { next: "final", view: await emit(tx, payment, "payment.failed") };
 }
 
-async function recordChallenge(
+export async function recordChallenge(
   ctx: PaymentsContext, tx: Tx, payment: PaymentRecord, attempt: AttemptRecord,
   challenge: { channel_reference: string; redirect_url: string; latency_ms: number },
 ): Promise<PaymentView> {

@@ -7,6 +7,7 @@ import { cardExpired, checkCardNumber } from "../methods/card/card.ts";
 import { lookupBin } from "../methods/card/bins.ts";
 import { findCurrency } from "../money/currency.ts";
 import { currentRoutingConfig, decideRoute, defaultRoutingConfig, type PaymentFacts } from "../routing/rules.ts";
+import { applyChannelHealth } from "../routing/health.ts";
 import type { Tx } from "../store/db.ts";
 import { insertAttempt, runAttempts, type PlannedAttempt } from "./attempts.ts";
 import type { PaymentsContext } from "./context.ts";
@@ -69,7 +70,7 @@ async function planRoute(ctx: PaymentsContext, merchant_id: string, facts: Payme
     const why = skipped.length ? ` (${skipped.join("; ")})` : "";
     return invalid("payment_method_data", "no_eligible_channel", `No configured channel can take this payment${why}.`);
   }
-  return ok(route);
+  return ok(applyChannelHealth(route, ctx.channels)); // open circuit breakers: those channels go last
 }
 
 function factsOf(payment: { amount: number; currency: string }, card: CheckedCard): PaymentFacts {

@@ -5,7 +5,7 @@ import type { ChannelRecord, Connector, MoneyCallOutcome } from "../channels/con
 import { corridorDecline, type UnifiedDecline } from "../channels/declines.ts";
 import { crashPoint } from "../chaos/crash.ts";
 import { assert } from "../limits.ts";
-import { recordApproval, recordRefusal, updateAttempt, emit } from "./attempts.ts";
+import { emit, recordApproval, recordChallenge, recordRefusal, updateAttempt } from "./attempts.ts";
 import type { PaymentsContext } from "./context.ts";
 import { attemptFromRow, loadAttempt, lockPayment, savePayment, type AttemptRecord } from "./model.ts";
 import { recordOperationFailure, recordOperationSuccess, type OperationKind } from "./operations.ts";
@@ -17,13 +17,14 @@ export type AttemptTruth =
   | { kind: "approved"; channel_reference: string; captured: boolean }
   | { kind: "declined"; decline: UnifiedDecline }
   | { kind: "never_received" }
-  | { kind: "still_pending" };
+  /** A 3-D Secure challenge waits for the customer, at `redirect_url` when the channel says. */
+  | { kind: "still_pending"; redirect_url?: string };
 
 export function truthFromRecord(record: ChannelRecord): AttemptTruth {
   if (!record.found) return { kind: "never_received" };
   switch (record.status) {
     case "challenge_pending":
-      return { kind: "still_pending" };
+      return { kind: "still_pending", redirect_url: record.redirect_url };
     case "authorized":
     case "captured":
     case "voided":
@@ -47,7 +48,7 @@ export async function applyAttemptTruth(ctx: PaymentsContext, attempt_id: string
   const attempt = await loadAttempt(ctx.db, attempt_id);
   assert(attempt, `attempt ${attempt_id} exists`);
   if (!openAttemptStatuses.has(attempt.status)) return "done"; // already settled: a duplicate answer
-  if (truth.kind === "still_pending") return "retry_later";
+  if (truth.kind === "still_pending") return recordLostChallenge(ctx, attempt, truth.redirect_url);
   if (truth.kind === "approved") {
     const wanted = await ctx.db.get<{ status: string; cancel_requested: number }>("SELECT status, cancel_requested FROM payments WHERE id = ?", [attempt.payment_id]);
     const stillWanted = (wanted?.status === "processing" || wanted?.status === "requires_action") && Number(wanted.cancel_requested) !== 1;
@@ -68,6 +69,29 @@ export async function applyAttemptTruth(ctx: PaymentsContext, attempt_id: string
       return;
     }
     await updateAttempt(tx, current, { status: truth.kind === "declined" ? "declined" : "failed", decline, next_inquiry_ms: null });
+  });
+  return "done";
+}
+
+/**
+ * The channel asks for a challenge we never heard of (its answer was lost): show it to the
+ * customer as the original answer would have. Without a challenge URL, or once the challenge has
+ * expired, the customer can no longer finish it: the attempt fails (a late approval is reversed).
+ */
+async function recordLostChallenge(ctx: PaymentsContext, attempt: AttemptRecord, redirect_url: string | undefined): Promise<"done" | "retry_later"> {
+  if (attempt.status === "requires_action") return "retry_later";
+  const expired = Date.now() - attempt.created_ms > ctx.settings.challenge_expiry_ms;
+  await ctx.db.transaction(async (tx) => {
+    const payment = await lockPayment(tx, attempt.payment_id);
+    const current = attemptFromRow((await tx.get(`SELECT * FROM attempts WHERE id = ? ${tx.forUpdate}`, [attempt.id]))!);
+    if (current.status !== "unknown" && current.status !== "pending") return;
+    if (redirect_url && !expired && payment.status === "processing" && !payment.cancel_requested) {
+      await recordChallenge(ctx, tx, payment, current, { channel_reference: current.channel_reference ?? "", redirect_url, latency_ms: current.latency_ms ?? 0 });
+      return;
+    }
+    if (payment.status === "processing") {
+      await recordRefusal(tx, payment, current, { status: "failed", decline: corridorDecline("authentication_required", "the 3-D Secure challenge can no longer be completed"), may_cascade: false });
+    }
   });
   return "done";
 }

@@ -36,6 +36,11 @@ async function answer(handler: SandboxHandler, request: IncomingMessage, respons
     const body = await readBody(request);
     const result = await handler(toSandboxRequest(request, body));
     if (response.destroyed) return;
+    if (result.destroy_socket) {
+      // Fault mode: a connection reset, whatever the handler did before.
+      request.socket.destroy();
+      return;
+    }
     response.writeHead(result.status, result.headers);
     response.end(result.body);
   } catch (error) {

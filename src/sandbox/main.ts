@@ -1,9 +1,10 @@
 // Runs sandbox channels as their own process:
 //   tsx src/sandbox/main.ts --channel globalpay --port 4101 --notify-url http://127.0.0.1:4000/v1/channels/globalpay/notifications
+// --faults '<json>' starts in fault mode (see faults.ts; also PUT /_sandbox/faults at run time).
 // Prints one JSON line per channel once listening: {"channel":"globalpay","url":"http://127.0.0.1:4101"}.
 // --channel may repeat (or be "all"); with several channels, --port is the first port and the next ones follow.
 import { parseArgs } from "node:util";
-import { sandboxChannelNames, startSandboxChannel, type RunningSandboxChannel, type SandboxChannelName } from "./index.ts";
+import { parseFaultConfig, sandboxChannelNames, startSandboxChannel, type FaultConfig, type RunningSandboxChannel, type SandboxChannelName } from "./index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     "notification-secret": { type: "string" },
     "slow-response-ms": { type: "string" },
     "public-url": { type: "string" },
+    faults: { type: "string" },
   },
 });
 
@@ -32,8 +34,22 @@ function optionalInteger(text: string | undefined, label: string): number | unde
   return value;
 }
 
+function faultsOption(text: string | undefined): FaultConfig | undefined {
+  if (text === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error("--faults must be JSON");
+  }
+  const parsed = parseFaultConfig(json);
+  if (!parsed.ok) throw new Error(`--faults: ${parsed.message}`);
+  return parsed.config;
+}
+
 async function main(): Promise<void> {
   const names = channelsToStart(values.channel ?? ["all"]);
+  const faults = faultsOption(values.faults);
   const firstPort = optionalInteger(values.port, "--port");
   const running: RunningSandboxChannel[] = [];
   for (const [index, name] of names.entries()) {
@@ -44,6 +60,7 @@ async function main(): Promise<void> {
       notification_secret: values["notification-secret"],
       slow_response_ms: optionalInteger(values["slow-response-ms"], "--slow-response-ms"),
       public_url: names.length === 1 ? values["public-url"] : undefined,
+      faults,
     });
     running.push(channel);
     process.stdout.write(`${JSON.stringify({ channel: channel.name, url: channel.url })}\n`);

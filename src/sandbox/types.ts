@@ -1,5 +1,6 @@
 // The shape every sandbox channel is written against: a pure request handler, so the same
 // channel can be served over real HTTP (`http-server.ts`) or called in-process.
+import type { FaultConfig } from "./faults.ts";
 
 export interface SandboxRequest {
   method: string;
@@ -14,6 +15,8 @@ export interface SandboxResponse {
   status: number;
   headers: Record<string, string>;
   body: string;
+  /** Fault mode: drop the connection without answering (the server calls `socket.destroy()`). */
+  destroy_socket?: boolean;
 }
 
 export type SandboxHandler = (request: SandboxRequest) => Promise<SandboxResponse>;
@@ -31,6 +34,8 @@ export interface SandboxOptions {
   public_url?: string;
   /** Records kept before the oldest is evicted. */
   record_capacity?: number;
+  /** Fault mode from the start (see `faults.ts`); also settable at run time on `/_sandbox/faults`. */
+  faults?: FaultConfig;
 }
 
 export function jsonResponse(status: number, payload: unknown, headers: Record<string, string> = {}): SandboxResponse {

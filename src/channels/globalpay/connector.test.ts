@@ -282,3 +282,101 @@ describe("globalpay 3-D Secure", () => {
     assert.ok("found" in record && record.found && record.status === "declined");
   });
 });
+
+describe("globalpay under sandbox faults", () => {
+  const setFaults = async (faults: unknown) => {
+    const response = await fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", body: JSON.stringify(faults) });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+  const clearFaults = async () => (await fetch(`${sandbox.url}/_sandbox/faults`, { method: "DELETE" })).json() as Promise<any>;
+  const recordsOf = async (merchant_reference: string) => {
+    const { records } = (await (await fetch(`${sandbox.url}/v2/records`)).json()) as { records: { merchant_reference: string; captures: unknown[] }[] };
+    return records.filter((record) => record.merchant_reference === merchant_reference);
+  };
+
+  test("the admin endpoint validates, reports and clears the configuration", async () => {
+    try {
+      assert.equal((await setFaults({ timeout: { probability: 2 } })).status, 400);
+      assert.equal((await setFaults({ timeout: { probability: 0.6 }, malformed: { probability: 0.6 } })).status, 400);
+      assert.equal((await setFaults({ bogus: true })).status, 400);
+      const set = await setFaults({ malformed: { probability: 0.5 }, seed: 7 });
+      assert.equal(set.status, 200);
+      assert.equal(set.body.active, true);
+      assert.equal(set.body.config.seed, 7);
+      const view = (await (await fetch(`${sandbox.url}/_sandbox/faults`)).json()) as any;
+      assert.equal(view.injected.malformed, 0);
+    } finally {
+      const cleared = await clearFaults();
+      assert.equal(cleared.active, false);
+    }
+  });
+
+  test("each fault maps to the outcome its semantics require, and a replayed reference charges once", async () => {
+    const short = createGlobalPayConnector({ transport, timeout_ms: SHORT_TIMEOUT_MS * 2, notification_secret: SECRET });
+    const cases: { faults: Record<string, unknown>; kind: string; processed: boolean }[] = [
+      { faults: { timeout: { probability: 1, ms: 900 } }, kind: "unknown", processed: true },
+      { faults: { server_error: { probability: 1, ambiguous_share: 1 } }, kind: "unknown", processed: true },
+      { faults: { server_error: { probability: 1, ambiguous_share: 0 } }, kind: "error", processed: false },
+      { faults: { malformed: { probability: 1 } }, kind: "unknown", processed: true },
+      { faults: { connection_reset: { probability: 1, processed_share: 1 } }, kind: "unknown", processed: true },
+      { faults: { connection_reset: { probability: 1, processed_share: 0 } }, kind: "unknown", processed: false },
+      { faults: { latency_spike: { probability: 1, ms: 20 } }, kind: "approved", processed: true },
+    ];
+    try {
+      for (const { faults, kind, processed } of cases) {
+        await setFaults(faults);
+        const request = authorizeRequest(testCards.visa_approve, { capture: true });
+        const outcome = await short.authorize(request);
+        assert.equal(outcome.kind, kind, `${JSON.stringify(faults)}: ${JSON.stringify(outcome)}`);
+        await clearFaults();
+        const record = await connector.inquire(request.reference, "EUR");
+        assert.ok("found" in record, JSON.stringify(record));
+        assert.equal(record.found, processed, JSON.stringify(faults));
+        const replay = await approved(request);
+        assert.ok(replay.startsWith("gp_auth_"));
+        assert.equal((await recordsOf(request.reference)).length, 1, "one record per reference");
+      }
+      await setFaults({ server_error: { probability: 1, ambiguous_share: 0 } });
+      const error = await connector.authorize(authorizeRequest(testCards.visa_approve));
+      assert.ok(error.kind === "error" && error.decline.code === "processing_error" && error.decline.cascade);
+    } finally {
+      await clearFaults();
+    }
+  });
+
+  test("a capture whose answer is garbled is unknown; its replay captures once", async () => {
+    const request = authorizeRequest(testCards.visa_approve);
+    const channel_reference = await approved(request);
+    const capture = { channel_reference, reference: reference(), amount: 1000, currency: "EUR" };
+    try {
+      const counts = await setFaults({ malformed: { probability: 1 }, seed: 3 });
+      assert.equal(counts.status, 200);
+      assert.equal((await connector.capture(capture)).kind, "unknown");
+      const view = (await (await fetch(`${sandbox.url}/_sandbox/faults`)).json()) as any;
+      assert.equal(view.injected.malformed, 1);
+    } finally {
+      await clearFaults();
+    }
+    assert.equal((await connector.capture(capture)).kind, "succeeded");
+    const [record] = await recordsOf(request.reference);
+    assert.equal(record.captures.length, 1);
+  });
+
+  test("notifications can be duplicated and held back", async () => {
+    try {
+      await setFaults({ duplicate_notifications: true, out_of_order_notifications: true, out_of_order_max_ms: 50, notify_authorizations: true });
+      const count = received.length;
+      const request = authorizeRequest(testCards.visa_approve);
+      await approved(request);
+      const first = await nextNotification(count + 1);
+      const second = await nextNotification(count + 2);
+      assert.equal(first.body, second.body, "the same event twice");
+      assert.deepEqual(connector.parseNotification(first.headers, first.body), { verified: true, reference: request.reference, type: "authorization.approved", captured: false });
+      const view = (await (await fetch(`${sandbox.url}/_sandbox/faults`)).json()) as any;
+      assert.equal(view.injected.duplicate_notification, 1);
+      assert.equal(view.injected.out_of_order_notification, 1);
+    } finally {
+      await clearFaults();
+    }
+  });
+});

@@ -163,10 +163,18 @@ export function failureOf(result: TransportResult, json: Json | undefined): Fail
   return undefined;
 }
 
+/** A 5xx means "failed, nothing moved" only with a recognised technical error; with anything else it is ambiguous. */
+function ambiguousServerError(result: TransportResult): Extract<MoneyCallOutcome, { kind: "unknown" }> | undefined {
+  return result.kind === "answered" && result.status >= 500
+    ? { kind: "unknown", reason: `globalpay answered HTTP ${result.status} without a recognised technical error` }
+    : undefined;
+}
+
 export function authorizeOutcome(result: TransportResult): AuthorizeOutcome {
   const json = result.kind === "answered" ? parseJson(result.body) : undefined;
   const authorization = parseAuthorization(json);
   if (!authorization) return failureOf(result, json) ?? { kind: "unknown", reason: "malformed globalpay authorization answer" };
+  if (authorization.status !== "ERROR") return ambiguousServerError(result) ?? authorizationOutcome(authorization, json);
   return authorizationOutcome(authorization, json);
 }
 
@@ -194,6 +202,8 @@ export function operationOutcome(result: TransportResult): MoneyCallOutcome {
   const json = result.kind === "answered" ? parseJson(result.body) : undefined;
   const operation = parseOperation(json);
   if (!operation) return failureOf(result, json) ?? { kind: "unknown", reason: "malformed globalpay operation answer" };
+  const ambiguous = ambiguousServerError(result);
+  if (ambiguous) return ambiguous;
   switch (operation.status) {
     case "SUCCEEDED":
       return { kind: "succeeded", channel_reference: operation.id, raw: json };
@@ -226,6 +236,7 @@ export function toChannelRecord(authorization: GpAuthorization): ChannelRecord {
       status: refund.status === "SUCCEEDED" ? "succeeded" : "declined",
     })),
     ...(decline ? { decline: declineOf(decline, "UNKNOWN") } : {}),
+    ...(authorization.challenge ? { redirect_url: authorization.challenge.url } : {}),
   };
 }
 

@@ -207,3 +207,47 @@ describe("localacq unknown outcomes", () => {
     assert.equal(connector.parseNotification({}, "{}").verified, false);
   });
 });
+
+describe("localacq under sandbox faults", () => {
+  const setFaults = async (faults: unknown) => {
+    const response = await fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", body: JSON.stringify(faults) });
+    assert.equal(response.status, 200, await response.text());
+  };
+  const clearFaults = () => fetch(`${sandbox.url}/_sandbox/faults`, { method: "DELETE" }).then((response) => response.arrayBuffer());
+
+  test("timeouts, ambiguous 5xx, garbage and resets are unknown; a DE39 96 503 is an error; replays answer once", async () => {
+    const short = createLocalAcqConnector({ transport, timeout_ms: SHORT_TIMEOUT_MS * 2 });
+    const cases: { faults: Record<string, unknown>; kind: string; processed: boolean }[] = [
+      { faults: { timeout: { probability: 1, ms: 900 } }, kind: "unknown", processed: true },
+      { faults: { server_error: { probability: 1, ambiguous_share: 1 } }, kind: "unknown", processed: true },
+      { faults: { server_error: { probability: 1, ambiguous_share: 0 } }, kind: "error", processed: false },
+      { faults: { malformed: { probability: 1 } }, kind: "unknown", processed: true },
+      { faults: { connection_reset: { probability: 1, processed_share: 1 } }, kind: "unknown", processed: true },
+      { faults: { connection_reset: { probability: 1, processed_share: 0 } }, kind: "unknown", processed: false },
+    ];
+    try {
+      for (const { faults, kind, processed } of cases) {
+        await setFaults(faults);
+        const request = authorizeRequest(testCards.visa_approve, { capture: true });
+        const outcome = await short.authorize(request);
+        assert.equal(outcome.kind, kind, `${JSON.stringify(faults)}: ${JSON.stringify(outcome)}`);
+        await clearFaults();
+        const record = await connector.inquire(request.reference, "BRL");
+        assert.ok("found" in record && record.found === processed, JSON.stringify({ faults, record }));
+        const rrn = await approved(request);
+        assert.equal(await approved(request), rrn, "the replay is the same transaction");
+        assert.equal((await found(request.reference, "BRL")).captured_amount, 10_000);
+      }
+    } finally {
+      await clearFaults();
+    }
+  });
+
+  test("a 5xx carrying an approval is ambiguous, not an approval", async () => {
+    const fake = createLocalAcqConnector({
+      transport: createInProcessTransport(async () => ({ status: 500, body: JSON.stringify({ mti: "0110", fields: { "39": "00", "37": "000000000001" } }) })),
+      timeout_ms: TIMEOUT_MS,
+    });
+    assert.equal((await fake.authorize(authorizeRequest(testCards.visa_approve))).kind, "unknown");
+  });
+});

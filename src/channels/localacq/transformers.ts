@@ -134,6 +134,8 @@ export function readAnswer(result: TransportResult, request: IsoMessage): Answer
   const message = parseIsoAnswer(result.body, responseMti(request.mti));
   if (!message) return { kind: "unknown", reason: `malformed localacq answer (HTTP ${result.status})` };
   const code = message.fields["39"];
+  // A 5xx means "failed, nothing moved" only with a technical DE39; with anything else it is ambiguous.
+  if (result.status >= 500 && !technicalCodes.has(code)) return { kind: "unknown", reason: `localacq answered HTTP ${result.status} with DE39 ${code}` };
   if (code === APPROVED) return { kind: "approved", message };
   const decline = normalizeDecline(CHANNEL, code, undefined, code);
   return technicalCodes.has(code) ? { kind: "error", decline, raw: message } : { kind: "declined", decline, raw: message };

@@ -5,8 +5,10 @@
 //   POST /v2/authorizations/{id}/captures|cancellations|refunds
 //   GET  /v2/records                              every record (reconciliation)
 //   GET  /3ds/{id}, POST /3ds/{id}/complete, POST /3ds/{id}/fail   hosted 3-D Secure challenge
+//   GET|PUT|DELETE /_sandbox/faults               fault mode (see ../faults.ts)
 import { randomUUID } from "node:crypto";
 import { DEFAULT_RECORD_CAPACITY } from "../bounded-store.ts";
+import { FaultInjector, withFaults, type ChannelFaultProfile } from "../faults.ts";
 import { deliverNotification, signPayload } from "../notifier.ts";
 import { defaultSlowResponseMs } from "../test-cards.ts";
 import { delay, jsonResponse, type SandboxHandler, type SandboxOptions, type SandboxRequest, type SandboxResponse } from "../types.ts";
@@ -38,15 +40,23 @@ export function globalPayConfig(options: SandboxOptions): GlobalPayConfig {
   };
 }
 
-export function createGlobalPayHandler(options: SandboxOptions = {}): SandboxHandler {
+/** Faults hit the calls a connector makes (POST /v2/…), never the customer's challenge pages. */
+export const globalPayFaultProfile: ChannelFaultProfile = {
+  isMoneyCall: (request) => request.method === "POST" && request.path.startsWith("/v2/"),
+  isInquiry: (request) => request.method === "GET" && request.path.startsWith("/v2/authorizations"),
+  technicalError: () => errorResponse(503, "PROCESSING_ERROR", "The acquirer is temporarily unable to process requests; nothing was recorded"),
+};
+
+export function createGlobalPayHandler(options: SandboxOptions = {}, faults?: FaultInjector): SandboxHandler {
   const config = globalPayConfig(options);
+  const injector = faults ?? new FaultInjector(config.slow_response_ms, options.faults);
   const channel = new GlobalPayChannel(options.record_capacity ?? DEFAULT_RECORD_CAPACITY, (id) => `${config.public_url}/3ds/${id}`);
-  return (request) => route(channel, config, request);
+  return withFaults((request) => route(channel, config, injector, request), injector, globalPayFaultProfile);
 }
 
-async function route(channel: GlobalPayChannel, config: GlobalPayConfig, request: SandboxRequest): Promise<SandboxResponse> {
+async function route(channel: GlobalPayChannel, config: GlobalPayConfig, faults: FaultInjector, request: SandboxRequest): Promise<SandboxResponse> {
   const { method, path } = request;
-  if (method === "POST" && path === "/v2/authorizations") return authorize(channel, config, request);
+  if (method === "POST" && path === "/v2/authorizations") return authorize(channel, config, faults, request);
   if (method === "GET" && path === "/v2/authorizations") return lookup(channel.findByReference(request.query.merchant_reference ?? ""));
   if (method === "GET" && path === "/v2/records") return jsonResponse(200, { records: channel.allRecords().map(recordView) });
   const operation = method === "POST" ? operationPath.exec(path) : null;
@@ -54,7 +64,7 @@ async function route(channel: GlobalPayChannel, config: GlobalPayConfig, request
   const single = method === "GET" ? authorizationPath.exec(path) : null;
   if (single) return lookup(channel.findById(single[1]));
   const challenge = challengePath.exec(path);
-  if (challenge) return handleChallenge(channel, config, method, challenge[1], challenge[2]);
+  if (challenge) return handleChallenge(channel, config, faults, method, challenge[1], challenge[2]);
   return errorResponse(404, "NOT_FOUND", `no route for ${method} ${path}`);
 }
 
@@ -71,11 +81,13 @@ function authorizationStatus(record: GpRecord, created: boolean): number {
   return created ? 201 : 200;
 }
 
-async function authorize(channel: GlobalPayChannel, config: GlobalPayConfig, request: SandboxRequest): Promise<SandboxResponse> {
+async function authorize(channel: GlobalPayChannel, config: GlobalPayConfig, faults: FaultInjector, request: SandboxRequest): Promise<SandboxResponse> {
   const input = parseAuthorization(request.body);
   if (!input) return errorResponse(400, "INVALID_REQUEST", "malformed authorization request");
   const { record, created, scenario } = channel.authorize(input);
   const response = jsonResponse(authorizationStatus(record, created), recordView(record));
+  // Fault mode may notify every final outcome, sent as soon as it is decided (before any held answer).
+  if (created && faults.notifyAuthorizations && record.status !== "CHALLENGE_REQUIRED") notify(config, faults, record);
   if (scenario === "slow_response") await delay(config.slow_response_ms);
   return response;
 }
@@ -99,7 +111,9 @@ function operationResponse(result: OperationResult): SandboxResponse {
   return jsonResponse(result.operation.status === "SUCCEEDED" ? 201 : 422, result.operation);
 }
 
-function handleChallenge(channel: GlobalPayChannel, config: GlobalPayConfig, method: string, id: string, action: string | undefined): SandboxResponse {
+function handleChallenge(
+  channel: GlobalPayChannel, config: GlobalPayConfig, faults: FaultInjector, method: string, id: string, action: string | undefined,
+): SandboxResponse {
   const record = channel.findById(id);
   if (!record) return errorResponse(404, "NOT_FOUND", "no such challenge");
   if (method === "GET" && !action) {
@@ -107,11 +121,11 @@ function handleChallenge(channel: GlobalPayChannel, config: GlobalPayConfig, met
     return { status: 200, headers: { "content-type": "text/html; charset=utf-8" }, body: challengePage(record.id, amount) };
   }
   if (method !== "POST" || !action) return errorResponse(405, "METHOD_NOT_ALLOWED", "use GET for the page, POST to act");
-  if (channel.completeChallenge(record, action === "complete")) notify(config, record);
+  if (channel.completeChallenge(record, action === "complete")) notify(config, faults, record);
   return { status: 303, headers: { location: record.return_url }, body: "" };
 }
 
-function notify(config: GlobalPayConfig, record: GpRecord): void {
+function notify(config: GlobalPayConfig, faults: FaultInjector, record: GpRecord): void {
   if (!config.notify_url) return;
   const body = JSON.stringify({
     id: `gp_evt_${randomUUID().replaceAll("-", "")}`,
@@ -120,5 +134,6 @@ function notify(config: GlobalPayConfig, record: GpRecord): void {
     data: recordView(record),
   });
   const signature = signPayload(config.notification_secret, body);
-  void deliverNotification({ url: config.notify_url, body, signature_header: GLOBALPAY_SIGNATURE_HEADER, signature });
+  const url = config.notify_url;
+  faults.deliver(() => void deliverNotification({ url, body, signature_header: GLOBALPAY_SIGNATURE_HEADER, signature }));
 }

@@ -3,16 +3,35 @@
 //                                  0220 completion, 0400/0420 reversal. DE90 = original RRN (DE37).
 //   GET  /transactions?ref=<DE48>  one transaction (its own inquiry shape)
 //   GET  /transactions             every transaction (reconciliation)
+//   GET|PUT|DELETE /_sandbox/faults fault mode (see ../faults.ts); localacq sends no notifications
 import { DEFAULT_RECORD_CAPACITY } from "../bounded-store.ts";
+import { FaultInjector, withFaults, type ChannelFaultProfile } from "../faults.ts";
 import { defaultSlowResponseMs } from "../test-cards.ts";
 import { delay, jsonResponse, type SandboxHandler, type SandboxOptions, type SandboxRequest, type SandboxResponse } from "../types.ts";
 import { LocalAcqChannel, type LaTransaction } from "./channel.ts";
-import { parseMessage } from "./messages.ts";
+import { parseMessage, responseMti, type IsoFields } from "./messages.ts";
 
-export function createLocalAcqHandler(options: SandboxOptions = {}): SandboxHandler {
+/** DE39 96, system malfunction: localacq's own "failed, nothing recorded". */
+const SYSTEM_MALFUNCTION = "96";
+
+export const localAcqFaultProfile: ChannelFaultProfile = {
+  isMoneyCall: (request) => request.method === "POST" && request.path === "/iso8583",
+  isInquiry: (request) => request.method === "GET" && request.path === "/transactions" && request.query.ref !== undefined,
+  technicalError: (request) => {
+    const message = parseMessage(request.body);
+    if (!message) return jsonResponse(503, { error: "system_malfunction", message: "temporarily unable to process; nothing was recorded" });
+    const fields: IsoFields = { ...message.fields, "39": SYSTEM_MALFUNCTION };
+    delete fields["2"];
+    delete fields["14"];
+    return jsonResponse(503, { mti: responseMti(message.mti), fields });
+  },
+};
+
+export function createLocalAcqHandler(options: SandboxOptions = {}, faults?: FaultInjector): SandboxHandler {
   const channel = new LocalAcqChannel(options.record_capacity ?? DEFAULT_RECORD_CAPACITY);
   const slow_response_ms = options.slow_response_ms ?? defaultSlowResponseMs();
-  return (request) => route(channel, slow_response_ms, request);
+  const injector = faults ?? new FaultInjector(slow_response_ms, options.faults);
+  return withFaults((request) => route(channel, slow_response_ms, request), injector, localAcqFaultProfile);
 }
 
 async function route(channel: LocalAcqChannel, slow_response_ms: number, request: SandboxRequest): Promise<SandboxResponse> {
