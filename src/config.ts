@@ -31,6 +31,8 @@ export interface Config {
   authorization_validity_ms: number;
   janitor_interval_ms: number;
   webhook_interval_ms: number;
+  /** How often channel approval rates are tested against their baselines. */
+  channel_health_interval_ms: number;
   /** Requests per second per API key; 0 disables the limit. */
   rate_limit_per_second: number;
   /** Failed authentications per second per client IP before that IP gets 429; 0 disables. */
@@ -62,6 +64,7 @@ export function loadConfig(env = process.env): Config {
     authorization_validity_ms: integer(env, "AUTHORIZATION_VALIDITY_MS", 7 * 24 * 3600_000),
     janitor_interval_ms: integer(env, "JANITOR_INTERVAL_MS", 1_000),
     webhook_interval_ms: integer(env, "WEBHOOK_INTERVAL_MS", 500),
+    channel_health_interval_ms: integer(env, "CHANNEL_HEALTH_INTERVAL_MS", 30_000),
     rate_limit_per_second: integer(env, "RATE_LIMIT_PER_SECOND", 1_000),
     rate_limit_per_ip_per_second: integer(env, "RATE_LIMIT_PER_IP_PER_SECOND", 200),
     idempotency_lease_ms: integer(env, "IDEMPOTENCY_LEASE_MS", 60_000),

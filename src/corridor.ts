@@ -17,6 +17,7 @@ import { loadOrCreateVaultKeyFile, parseVaultKeys, Vault } from "./methods/card/
 import type { PaymentsContext } from "./payments/context.ts";
 import { openDb, type Db } from "./store/db.ts";
 import { janitorTick } from "./workers/janitor.ts";
+import { degradationTick } from "./metrics/degradation.ts";
 import { startLoop, type Loop } from "./workers/loop.ts";
 
 export interface ChannelSetup {
@@ -36,7 +37,7 @@ export interface Corridor {
   app: FastifyInstance;
   ctx: PaymentsContext;
   url: string;
-  workers: { janitor?: Loop; webhooks?: Loop };
+  workers: { janitor?: Loop; webhooks?: Loop; channel_health?: Loop };
   close(): Promise<void>;
 }
 
@@ -89,12 +90,14 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
       for (let round = 0; round < fanOutRoundsPerTickMax && (await fanOut(db)) === fanOutBatchMax; round++);
       await deliverDue(db, schedule);
     }, config.webhook_interval_ms, onError);
+    workers.channel_health = startLoop(() => degradationTick(db), config.channel_health_interval_ms, onError);
   }
   return {
     app, ctx, url, workers,
     async close() {
       await workers.janitor?.stop();
       await workers.webhooks?.stop();
+      await workers.channel_health?.stop();
       await app.close();
       for (const setup of options.channels) await setup.transport.close?.();
       await db.close();

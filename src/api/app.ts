@@ -11,6 +11,7 @@ import type { ApiDeps } from "./deps.ts";
 import { idempotencyOnSend, idempotencyPreHandler } from "./idempotency.ts";
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from "./reply.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { adminMetricsRoutes, metricsRoutes, prometheusRoute } from "./routes/metrics.ts";
 import { balanceRoutes } from "./routes/balance.ts";
 import { channelNotificationRoutes } from "./routes/channels.ts";
 import { paymentReturnRoute, paymentRoutes } from "./routes/payments.ts";
@@ -93,11 +94,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     scope.addHook("onRequest", merchantAuth(deps.ctx.db));
     scope.addHook("preHandler", idempotencyPreHandler(deps.ctx.db, deps.config.idempotency_lease_ms));
     scope.addHook("onSend", idempotencyOnSend(deps.ctx.db));
-    for (const routes of [paymentRoutes, refundRoutes, balanceRoutes, webhookRoutes, routingRoutes]) routes(scope, deps);
+    for (const routes of [paymentRoutes, refundRoutes, balanceRoutes, webhookRoutes, routingRoutes, metricsRoutes]) routes(scope, deps);
   });
   await app.register(async (scope) => {
     scope.addHook("onRequest", adminAuth(deps.config.admin_key));
     adminRoutes(scope, deps);
+    adminMetricsRoutes(scope, deps);
+    prometheusRoute(scope); // /metrics behind the admin key: scrapers send it as a bearer token
   });
   await app.register(async (scope) => {
     paymentReturnRoute(scope, deps);

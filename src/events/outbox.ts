@@ -16,6 +16,8 @@ export const eventTypes = [
   "refund.created",
   "refund.succeeded",
   "refund.failed",
+  "channel.degraded",
+  "channel.recovered",
 ] as const;
 
 export type EventType = (typeof eventTypes)[number];

@@ -14,6 +14,8 @@ import {
   type AttemptRecord, type AttemptStatus, type LastError, type PaymentRecord, type PaymentView,
 } from "./model.ts";
 import { postAuthorization, postSale } from "./postings.ts";
+import { observeAuthorization, observePayment } from "../metrics/prometheus.ts";
+import { recordAttemptTransition } from "../metrics/samples.ts";
 
 /** After an attempt: go on to the next channel, or stop (with the payment as it now stands). */
 type Step = { next: "cascade" } | { next: "final"; view?: PaymentView };
@@ -56,6 +58,7 @@ export async function updateAttempt(tx: Tx, attempt: AttemptRecord, update: Atte
       update.latency_ms ?? null, update.next_inquiry_ms, Date.now(), attempt.id,
     ],
   );
+  await recordAttemptTransition(tx, attempt, update);
 }
 
 /** Records the event for a payment's new state; returns the payment as the event shows it. */
@@ -210,6 +213,8 @@ export async function runAttempts(
     const step = await ctx.db.transaction((tx) =>
       recordOutcome(ctx, tx, payment.id, attempt_id, outcome, latency_ms, index + 1 < attempts_max),
     );
+    observeAuthorization(route[index].channel, card.brand, outcome, latency_ms);
+    if (step.next === "final" && step.view) observePayment(step.view.status);
     if (step.next === "final") return step.view;
   }
   return undefined;

@@ -218,6 +218,48 @@ const migrations: string[] = [
     created_ms {big} NOT NULL
   );
   `,
+  // Channel-performance metrics (src/metrics): one sample per attempt outcome, and channel health
+  // transitions. No foreign keys: a sample is written on the payment hot path and must stay cheap.
+  `
+  CREATE TABLE attempt_samples (
+    attempt_id TEXT NOT NULL,
+    payment_id TEXT NOT NULL,
+    merchant_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    method_family TEXT NOT NULL,
+    brand TEXT,
+    bin_country TEXT,
+    issuer TEXT,
+    card_type TEXT,
+    currency TEXT NOT NULL,
+    amount {big} NOT NULL,
+    amount_band TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('approved', 'soft_decline', 'hard_decline', 'technical_error', 'unknown')),
+    decline_code TEXT,
+    latency_ms INTEGER,
+    cost_minor {big},
+    created_ms {big} NOT NULL,
+    PRIMARY KEY (payment_id, attempt_id)
+  );
+  CREATE INDEX attempt_samples_merchant_time ON attempt_samples (merchant_id, created_ms);
+  CREATE INDEX attempt_samples_channel_time ON attempt_samples (channel, created_ms);
+  CREATE INDEX attempt_samples_time ON attempt_samples (created_ms);
+  CREATE TABLE channel_health_events (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('degraded', 'recovered')),
+    recent_attempts INTEGER NOT NULL,
+    recent_approved INTEGER NOT NULL,
+    baseline_attempts INTEGER NOT NULL,
+    baseline_approved INTEGER NOT NULL,
+    z_score TEXT NOT NULL,
+    merchant_ids TEXT NOT NULL,
+    window_start_ms {big} NOT NULL,
+    created_ms {big} NOT NULL,
+    UNIQUE (channel, seq)
+  );
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {
