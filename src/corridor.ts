@@ -8,7 +8,9 @@ import type { Connector } from "./channels/contract.ts";
 import { createGlobalPayConnector } from "./channels/globalpay/connector.ts";
 import { createLocalAcqConnector } from "./channels/localacq/connector.ts";
 import { ChannelRegistry } from "./channels/registry.ts";
-import { withChannelHealth } from "./routing/health.ts";
+import { defaultFeeModel } from "./routing/fees.ts";
+import { ChannelHealthTracker, withChannelHealth } from "./routing/health.ts";
+import { RoutingStats } from "./routing/stats.ts";
 import type { Transport } from "./channels/transport.ts";
 import { defaultRetryScheduleMs, deliverDue, fanOut, fanOutBatchMax } from "./events/webhooks.ts";
 
@@ -63,10 +65,12 @@ function vaultFor(config: Config): Vault {
 
 export async function startCorridor(config: Config, options: CorridorOptions): Promise<Corridor> {
   const db: Db = await openDb(config.database_url);
+  const channelHealth = new ChannelHealthTracker();
   const ctx: PaymentsContext = {
     db,
     vault: vaultFor(config),
-    channels: new ChannelRegistry(withChannelHealth(options.channels.map((setup) => connectorFor(setup, config)))),
+    channels: new ChannelRegistry(withChannelHealth(options.channels.map((setup) => connectorFor(setup, config)), channelHealth)),
+    routing: { stats: new RoutingStats({ channel_health: channelHealth }), random: Math.random, fees: defaultFeeModel },
     settings: {
       public_url: config.public_url,
       unknown_inquiry_delay_ms: config.unknown_inquiry_delay_ms,

@@ -42,7 +42,7 @@ describe("idempotency keys", () => {
     assert.equal(other.body.error.code, "idempotency_key_reused");
   });
 
-  it("scopes keys per setup.merchant", async () => {
+  it("scopes keys per merchant", async () => {
     const other = await createMerchant(setup.stack, "Other shop");
     const mine = await create("shared-key", cardPayment(cards.visa, { amount: 600 }));
     const theirs = await create("shared-key", cardPayment(cards.visa, { amount: 600 }), other.secret);

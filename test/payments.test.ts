@@ -151,7 +151,7 @@ describe("declines and cascading", () => {
     assert.equal(payment.channel, "localacq");
   });
 
-  it("follows the setup.merchant's routing rules, and records why", async () => {
+  it("follows the merchant's routing rules, and records why", async () => {
     const shop = await createMerchant(setup.stack, "Routed shop");
     const config = await call(setup.stack.url, "PUT", "/v1/routing/config", {
       key: shop.secret,
@@ -171,7 +171,7 @@ describe("declines and cascading", () => {
       key: shop.secret, body: { rules: [], default_channels: ["nowhere"] },
     });
     assert.equal(unknownChannel.status, 400);
-    assert.equal(unknownChannel.body.error.param, "default_channels");
+    assert.equal(unknownChannel.body.error.param, "default_channels.0");
   });
 });
 
@@ -227,7 +227,7 @@ describe("unknown outcomes", () => {
     assert.equal(payment.amount_received, 2000);
   });
 
-  it("a timed-out approval the setup.merchant canceled meanwhile is reversed at the channel", async () => {
+  it("a timed-out approval the merchant canceled meanwhile is reversed at the channel", async () => {
     const response = await pay(setup.stack, setup.merchant, cards.slow, { amount: 3333 });
     assert.equal(response.body.status, "processing");
     const cancel = await post(`/v1/payments/${response.body.id}/cancel`, {});
@@ -247,7 +247,7 @@ describe("unknown outcomes", () => {
 });
 
 describe("balance", () => {
-  it("reads the setup.merchant's pending balance from the ledger", async () => {
+  it("reads the merchant's pending balance from the ledger", async () => {
     const shop = await createMerchant(setup.stack, "Balance shop");
     await pay(setup.stack, shop, cards.visa, { amount: 1000 });
     await pay(setup.stack, shop, cards.visa, { amount: 2500, currency: "eur" });

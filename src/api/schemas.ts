@@ -144,6 +144,9 @@ export const RoutingConfigBody = Type.Object(
               countries: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Z]{2}$" }), { maxItems: 250 })),
               amount_min: Type.Optional(Type.Integer({ minimum: 0, maximum: limits.amount_minor_max })),
               amount_max: Type.Optional(Type.Integer({ minimum: 0, maximum: limits.amount_minor_max })),
+              issuers: Type.Optional(Type.Array(Text({ maxLength: 200 }), { maxItems: 100 })),
+              card_types: Type.Optional(Type.Array(Text({ maxLength: 32 }), { maxItems: 8 })),
+              metadata: Type.Optional(Metadata),
             },
             { additionalProperties: false },
           ),
@@ -154,6 +157,45 @@ export const RoutingConfigBody = Type.Object(
       { maxItems: limits.routing_rules_max },
     ),
     default_channels: ChannelList,
+    strategy: Type.Optional(
+      Type.Object(
+        {
+          type: StringEnum(["rules", "volume_split", "success_rate", "cost_aware"] as const, {
+            description: "rules: the rules' order; volume_split: weighted draw; success_rate: Thompson sampling per segment; cost_aware: cheapest among channels within margin_bps of the best expected approval.",
+          }),
+          weights: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: 1_000_000 }), { maxProperties: 32 })),
+          exploration_share: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5 })),
+          margin_bps: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+          segment_by: Type.Optional(Type.Array(StringEnum(["brand", "bin_country", "amount_band", "card_type", "issuer", "currency"] as const), { maxItems: 6, uniqueItems: true })),
+          amount_bands_usd_minor: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: limits.amount_minor_max }), { maxItems: 8 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    elimination: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Boolean(),
+          failure_threshold: Type.Number({ minimum: 0, maximum: 1, description: "Share of technical failures in the window that opens a channel's circuit breaker." }),
+          window: Type.Integer({ minimum: 1, maximum: 64 }),
+          cooldown_ms: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+          min_attempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+          window_ms: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
+          open_channels: Type.Optional(StringEnum(["last", "drop"] as const)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const RoutingSimulationBody = Type.Object(
+  {
+    amount: Amount,
+    currency: CurrencyCode,
+    card: Type.Object({ number: CardData.properties.number }, { additionalProperties: false }),
+    metadata: Type.Optional(Metadata),
   },
   { additionalProperties: false },
 );

@@ -21,6 +21,10 @@ export class ChannelRegistry {
     return connector;
   }
 
+  list(): Connector[] {
+    return [...this.byName.values()];
+  }
+
   names(): string[] {
     return [...this.byName.keys()];
   }

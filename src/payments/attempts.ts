@@ -16,6 +16,9 @@ import {
 import { postAuthorization, postSale } from "./postings.ts";
 import { observeAuthorization, observePayment } from "../metrics/prometheus.ts";
 import { recordAttemptTransition } from "../metrics/samples.ts";
+import { mayCascade } from "../routing/cascade.ts";
+import { observe } from "../routing/engine.ts";
+import { outcomeKindOf } from "../routing/stats.ts";
 
 /** After an attempt: go on to the next channel, or stop (with the payment as it now stands). */
 type Step = { next: "cascade" } | { next: "final"; view?: PaymentView };
@@ -23,6 +26,14 @@ type Step = { next: "cascade" } | { next: "final"; view?: PaymentView };
 export interface PlannedAttempt {
   channel: string;
   reason: string;
+  strategy: string;
+  scores: object;
+}
+
+/** The channels to try, and the statistics segment their outcomes teach. */
+export interface PlannedRoute {
+  attempts: PlannedAttempt[];
+  segment: string;
 }
 
 /** Persists an attempt before its call; should this process die, the janitor finds it and asks. */
@@ -30,10 +41,11 @@ export async function insertAttempt(ctx: PaymentsContext, tx: Tx, payment: Payme
   const id = newId("att");
   const now = Date.now();
   await tx.run(
-    `INSERT INTO attempts (id, payment_id, merchant_id, channel, status, amount, currency, capture, routing_reason, next_inquiry_ms, created_ms, updated_ms)
-     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO attempts (id, payment_id, merchant_id, channel, status, amount, currency, capture, routing_reason, routing_strategy,
+       routing_scores, next_inquiry_ms, created_ms, updated_ms)
+     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [id, payment.id, payment.merchant_id, plan.channel, payment.amount, payment.currency, payment.capture_method === "automatic" ? 1 : 0,
-      plan.reason, safetyNetInquiryMs(ctx.settings), now, now],
+      plan.reason, plan.strategy, JSON.stringify(plan.scores), safetyNetInquiryMs(ctx.settings), now, now],
   );
   return id;
 }
@@ -174,9 +186,9 @@ async function recordOutcome(
     case "challenge":
       return { next: "final", view: await recordChallenge(ctx, tx, payment, attempt, { ...outcome, latency_ms }) };
     case "declined":
-      return recordRefusal(tx, payment, attempt, { status: "declined", decline: outcome.decline, latency_ms, may_cascade });
+      return recordRefusal(tx, payment, attempt, { status: "declined", decline: outcome.decline, latency_ms, may_cascade: may_cascade && mayCascade(outcome.decline) });
     case "error":
-      return recordRefusal(tx, payment, attempt, { status: "failed", decline: outcome.decline, latency_ms, may_cascade });
+      return recordRefusal(tx, payment, attempt, { status: "failed", decline: outcome.decline, latency_ms, may_cascade: may_cascade && mayCascade(outcome.decline) });
     case "unknown":
       return { next: "final", view: await recordUnknown(ctx, tx, payment, attempt, latency_ms) };
   }
@@ -189,10 +201,11 @@ async function recordOutcome(
 export async function runAttempts(
   ctx: PaymentsContext,
   payment: PaymentRecord,
-  route: PlannedAttempt[],
+  plan: PlannedRoute,
   card: CardForChannel,
   first_attempt_id: string,
 ): Promise<PaymentView | undefined> {
+  const route = plan.attempts;
   const attempts_max = Math.min(route.length, limits.attempts_per_payment_max);
   let attempt_id = first_attempt_id;
   for (let index = 0; index < attempts_max; index++) {
@@ -214,6 +227,8 @@ export async function runAttempts(
       recordOutcome(ctx, tx, payment.id, attempt_id, outcome, latency_ms, index + 1 < attempts_max),
     );
     observeAuthorization(route[index].channel, card.brand, outcome, latency_ms);
+    const kind = outcomeKindOf(outcome);
+    if (kind) observe(ctx.routing.stats, { channel: route[index].channel, segment: plan.segment, kind });
     if (step.next === "final" && step.view) observePayment(step.view.status);
     if (step.next === "final") return step.view;
   }

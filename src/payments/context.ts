@@ -1,4 +1,7 @@
 import type { ChannelRegistry } from "../channels/registry.ts";
+import type { FeeModel } from "../routing/fees.ts";
+import type { Random } from "../routing/random.ts";
+import type { RoutingStats } from "../routing/stats.ts";
 import type { Vault } from "../methods/card/vault.ts";
 import type { Db } from "../store/db.ts";
 
@@ -23,9 +26,17 @@ export function safetyNetInquiryMs(settings: PaymentSettings): number {
   return Date.now() + settings.channel_timeout_ms + settings.unknown_inquiry_delay_ms;
 }
 
+/** What smart routing learns and prices with, per process (statistics, not money). */
+export interface RoutingState {
+  stats: RoutingStats;
+  random: Random;
+  fees: FeeModel;
+}
+
 export interface PaymentsContext {
   db: Db;
   vault: Vault;
   channels: ChannelRegistry;
+  routing: RoutingState;
   settings: PaymentSettings;
 }

@@ -6,10 +6,11 @@ import { newId } from "../ids.ts";
 import { cardExpired, checkCardNumber } from "../methods/card/card.ts";
 import { lookupBin } from "../methods/card/bins.ts";
 import { findCurrency } from "../money/currency.ts";
-import { currentRoutingConfig, decideRoute, defaultRoutingConfig, type PaymentFacts } from "../routing/rules.ts";
-import { applyChannelHealth } from "../routing/health.ts";
+import type { PaymentFactsV2 } from "../routing/conditions.ts";
+import { decide } from "../routing/engine.ts";
+import { currentRoutingConfig, staticRoutingConfig } from "../routing/rules.ts";
 import type { Tx } from "../store/db.ts";
-import { insertAttempt, runAttempts, type PlannedAttempt } from "./attempts.ts";
+import { insertAttempt, runAttempts, type PlannedRoute } from "./attempts.ts";
 import type { PaymentsContext } from "./context.ts";
 import {
   loadPayment, lockPayment, paymentFromRow, paymentView, readPaymentView, rememberCardDetails, savePayment,
@@ -44,6 +45,8 @@ export interface CreatePaymentInput {
 interface CheckedCard {
   channel_card: CardForChannel;
   bin_country: string | null;
+  issuer: string | null;
+  funding: string | null;
 }
 
 const cardParam = "payment_method_data.card";
@@ -60,21 +63,53 @@ async function checkCard(ctx: PaymentsContext, input: CardInput): Promise<Result
   return ok({
     channel_card: { number, exp_month: input.exp_month, exp_year: input.exp_year, cvc: input.cvc, brand: check.brand },
     bin_country: bin?.country ?? null,
+    issuer: bin?.issuer ?? null,
+    funding: bin?.funding ?? null,
   });
 }
 
-async function planRoute(ctx: PaymentsContext, merchant_id: string, facts: PaymentFacts): Promise<Result<PlannedAttempt[]>> {
-  const config = (await currentRoutingConfig(ctx.db, merchant_id))?.config ?? defaultRoutingConfig(ctx.channels);
-  const { route, skipped } = decideRoute(config, ctx.channels, facts);
-  if (route.length === 0) {
-    const why = skipped.length ? ` (${skipped.join("; ")})` : "";
+async function planRoute(ctx: PaymentsContext, merchant_id: string, facts: PaymentFactsV2): Promise<Result<PlannedRoute>> {
+  const config = (await currentRoutingConfig(ctx.db, merchant_id))?.config ?? staticRoutingConfig(ctx.channels.names());
+  const decision = decide(config, { payment: facts, channels: ctx.channels.list(), fees: ctx.routing.fees }, ctx.routing.stats, ctx.routing.random);
+  if (decision.route.length === 0) {
+    const why = decision.skipped.length ? ` (${decision.skipped.join("; ")})` : "";
     return invalid("payment_method_data", "no_eligible_channel", `No configured channel can take this payment${why}.`);
   }
-  return ok(applyChannelHealth(route, ctx.channels)); // open circuit breakers: those channels go last
+  return ok({ attempts: decision.route, segment: decision.segment });
 }
 
-function factsOf(payment: { amount: number; currency: string }, card: CheckedCard): PaymentFacts {
-  return { method: "card", brand: card.channel_card.brand, currency: payment.currency, amount: payment.amount, country: card.bin_country };
+/** A dry run of the routing decision for a payment, explained; writes nothing. */
+export async function simulateRoute(
+  ctx: PaymentsContext,
+  merchant_id: string,
+  input: { amount: number; currency: string; card: { number: string }; metadata?: Record<string, string> },
+): Promise<Result<object>> {
+  const currency = findCurrency(input.currency);
+  if (!currency) return invalid("currency", "invalid_currency", `'${input.currency}' is not a supported ISO 4217 currency.`);
+  const number = input.card.number.replace(/[ -]/g, "");
+  const check = checkCardNumber(number);
+  if (!check.ok) return invalid("card.number", check.code, check.message);
+  const bin = await lookupBin(ctx.db, number);
+  const card: CheckedCard = {
+    channel_card: { number, exp_month: 12, exp_year: 2100, brand: check.brand },
+    bin_country: bin?.country ?? null, issuer: bin?.issuer ?? null, funding: bin?.funding ?? null,
+  };
+  const facts = factsOf({ amount: input.amount, currency: currency.code, metadata: input.metadata ?? {} }, card);
+  const current = await currentRoutingConfig(ctx.db, merchant_id);
+  const config = current?.config ?? staticRoutingConfig(ctx.channels.names());
+  const decision = decide(config, { payment: facts, channels: ctx.channels.list(), fees: ctx.routing.fees }, ctx.routing.stats, ctx.routing.random);
+  const { number: _pan, ...shown } = facts as PaymentFactsV2 & { number?: string };
+  return ok({
+    object: "routing_decision", config_version: current?.version ?? 0, strategy: config.strategy.type, payment: shown,
+    segment: decision.segment, route: decision.route, skipped: decision.skipped, decision_us: Math.round(decision.decision_us * 10) / 10,
+  });
+}
+
+function factsOf(payment: { amount: number; currency: string; metadata: Record<string, string> }, card: CheckedCard): PaymentFactsV2 {
+  return {
+    method: "card", brand: card.channel_card.brand, currency: payment.currency, amount: payment.amount, country: card.bin_country,
+    issuer: card.issuer, card_type: card.funding, metadata: payment.metadata,
+  };
 }
 
 async function insertPayment(tx: Tx, payment: PaymentRecord, idempotency_key: string | undefined): Promise<void> {
@@ -109,7 +144,7 @@ export async function createPayment(
   }
   const card = input.payment_method_data ? await checkCard(ctx, input.payment_method_data.card) : undefined;
   if (card && !card.ok) return card;
-  const facts = card?.ok ? factsOf({ amount: input.amount, currency: currency.code }, card.value) : undefined;
+  const facts = card?.ok ? factsOf({ amount: input.amount, currency: currency.code, metadata: input.metadata ?? {} }, card.value) : undefined;
   const route = input.confirm && facts ? await planRoute(ctx, merchant_id, facts) : undefined;
   if (route && !route.ok) return route;
 
@@ -128,7 +163,7 @@ export async function createPayment(
     await insertPayment(tx, payment, idempotency_key);
     const created = paymentView(payment, details?.details, []);
     await recordEvent(tx, { merchant_id, type: "payment.created", object_id: payment.id, object: created });
-    return { first_attempt_id: route?.ok ? await insertAttempt(ctx, tx, payment, route.value[0]) : undefined, created };
+    return { first_attempt_id: route?.ok ? await insertAttempt(ctx, tx, payment, route.value.attempts[0]) : undefined, created };
   });
   if (!route?.ok || !card?.ok || !first_attempt_id) return ok(created);
   const view = await runAttempts(ctx, payment, route.value, card.value.channel_card, first_attempt_id);
@@ -182,7 +217,7 @@ export async function confirmPayment(
     }
     locked.status = "processing";
     await savePayment(tx, locked);
-    return ok({ payment: locked, attempt_id: await insertAttempt(ctx, tx, locked, route.value[0]) });
+    return ok({ payment: locked, attempt_id: await insertAttempt(ctx, tx, locked, route.value.attempts[0]) });
   });
   if (!started.ok) return started;
   const view = await runAttempts(ctx, started.value.payment, route.value, card.value.channel_card, started.value.attempt_id);
@@ -190,14 +225,17 @@ export async function confirmPayment(
 }
 
 async function vaultedCard(ctx: PaymentsContext, payment: PaymentRecord): Promise<Result<CheckedCard>> {
-  const row = await ctx.db.get<{ brand: string; exp_month: number; exp_year: number; bin_country: string | null }>(
-    "SELECT brand, exp_month, exp_year, bin_country FROM vault_cards WHERE id = ?",
+  const row = await ctx.db.get<{ brand: string; exp_month: number; exp_year: number }>(
+    "SELECT brand, exp_month, exp_year FROM vault_cards WHERE id = ?",
     [payment.card_id],
   );
   if (!row) throw new Error(`programmer error: vault card of ${payment.id} missing`);
   const number = await ctx.vault.reveal(ctx.db, payment.card_id!);
+  const bin = await lookupBin(ctx.db, number);
   return ok({
     channel_card: { number, exp_month: Number(row.exp_month), exp_year: Number(row.exp_year), brand: row.brand },
-    bin_country: row.bin_country,
+    bin_country: bin?.country ?? null,
+    issuer: bin?.issuer ?? null,
+    funding: bin?.funding ?? null,
   });
 }

@@ -77,6 +77,8 @@ export interface AttemptRecord {
   network_response_code: string | null;
   latency_ms: number | null;
   routing_reason: string;
+  routing_strategy: string | null;
+  routing_scores: Record<string, unknown> | null;
   inquiries: number;
   created_ms: number;
 }
@@ -137,6 +139,8 @@ export function attemptFromRow(row: Raw): AttemptRecord {
     network_response_code: (row.network_response_code as string | null) ?? null,
     latency_ms: row.latency_ms === null || row.latency_ms === undefined ? null : toSafeNumber(row.latency_ms),
     routing_reason: row.routing_reason as string,
+    routing_strategy: (row.routing_strategy as string | null) ?? null,
+    routing_scores: parseJson<Record<string, unknown>>(row.routing_scores),
     inquiries: toSafeNumber(row.inquiries),
     created_ms: toSafeNumber(row.created_ms),
   };
@@ -216,6 +220,8 @@ export function attemptView(attempt: AttemptRecord) {
     channel_response_code: attempt.raw_code,
     latency_ms: attempt.latency_ms,
     routing_reason: attempt.routing_reason,
+    routing_strategy: attempt.routing_strategy,
+    routing_scores: attempt.routing_scores,
     created: Math.floor(attempt.created_ms / 1000),
   };
 }

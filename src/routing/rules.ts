@@ -1,11 +1,10 @@
-// Routing v1: a merchant's ordered rules turn the facts of a payment into a channel priority
-// list; the first rule that matches wins, otherwise the default list. Channels that cannot take
-// the payment (brand, currency, country, method) are dropped, and every choice carries its reason.
+// The facts a route is decided on, channel eligibility, and the merchants' versioned routing
+// configurations (stored as configuration v2; a v1 document — rules and a default list — reads as
+// v2 with the rules strategy and elimination on).
 import type { ChannelCapabilities } from "../channels/contract.ts";
-import type { ChannelRegistry } from "../channels/registry.ts";
 import { TtlCache } from "../cache.ts";
-import { limits } from "../limits.ts";
 import type { Db, Queryable } from "../store/db.ts";
+import { defaultRoutingConfigV2, type RoutingConfigV2 } from "./config.ts";
 
 export interface RuleConditions {
   methods?: string[];
@@ -17,43 +16,12 @@ export interface RuleConditions {
   amount_max?: number;
 }
 
-export interface RoutingRule {
-  name: string;
-  conditions: RuleConditions;
-  channels: string[];
-}
-
-export interface RoutingConfig {
-  rules: RoutingRule[];
-  default_channels: string[];
-}
-
 export interface PaymentFacts {
   method: string;
   brand: string;
   currency: string;
   amount: number;
   country: string | null;
-}
-
-export interface RoutedChannel {
-  channel: string;
-  reason: string;
-}
-
-function describe(conditions: RuleConditions): string {
-  const parts = Object.entries(conditions).map(([key, value]) => `${key}=${Array.isArray(value) ? value.join("|") : value}`);
-  return parts.length ? parts.join(", ") : "always";
-}
-
-function matches(conditions: RuleConditions, facts: PaymentFacts): boolean {
-  if (conditions.methods && !conditions.methods.includes(facts.method)) return false;
-  if (conditions.brands && !conditions.brands.includes(facts.brand)) return false;
-  if (conditions.currencies && !conditions.currencies.includes(facts.currency)) return false;
-  if (conditions.countries && (facts.country === null || !conditions.countries.includes(facts.country))) return false;
-  if (conditions.amount_min !== undefined && facts.amount < conditions.amount_min) return false;
-  if (conditions.amount_max !== undefined && facts.amount > conditions.amount_max) return false;
-  return true;
 }
 
 export function ineligibility(capabilities: ChannelCapabilities, facts: PaymentFacts): string | undefined {
@@ -64,55 +32,36 @@ export function ineligibility(capabilities: ChannelCapabilities, facts: PaymentF
   return undefined;
 }
 
-/** The ordered list of channels to try, each with why it is there; skipped channels are explained too. */
-export function decideRoute(
-  config: RoutingConfig,
-  registry: ChannelRegistry,
-  facts: PaymentFacts,
-): { route: RoutedChannel[]; skipped: string[] } {
-  const index = config.rules.findIndex((rule) => matches(rule.conditions, facts));
-  const rule = index >= 0 ? config.rules[index] : undefined;
-  const source = rule ? `rule #${index + 1} "${rule.name}" (${describe(rule.conditions)})` : "default channel list";
-  const candidates = rule ? rule.channels : config.default_channels;
-  const route: RoutedChannel[] = [];
-  const skipped: string[] = [];
-  for (const name of candidates.slice(0, limits.routing_channels_per_rule_max)) {
-    const connector = registry.get(name);
-    const why = connector ? ineligibility(connector.capabilities, facts) : "is not configured";
-    if (why) {
-      skipped.push(`${name} ${why}`);
-      continue;
-    }
-    route.push({ channel: name, reason: `${source}: priority ${route.length + 1}` });
-  }
-  const skippedNote = skipped.length ? `; skipped: ${skipped.join("; ")}` : "";
-  return { route: route.map((entry) => ({ ...entry, reason: entry.reason + skippedNote })), skipped };
-}
-
-export function defaultRoutingConfig(registry: ChannelRegistry): RoutingConfig {
-  return { rules: [], default_channels: registry.names() };
-}
-
 // Each process caches a merchant's configuration briefly; a change made through this process is
 // seen at once, one made through another API process within the TTL.
 const configCacheTtlMs = 2_000;
 const configCacheSizeMax = 10_000;
-const configCache = new TtlCache<string, { version: number; config: RoutingConfig } | undefined>(configCacheTtlMs, configCacheSizeMax);
+const configCache = new TtlCache<string, { version: number; config: RoutingConfigV2 } | undefined>(configCacheTtlMs, configCacheSizeMax);
 
-export function currentRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfig } | undefined> {
+/** Until a merchant chooses a strategy: its channels in the registry's order, breakers on. */
+export function staticRoutingConfig(channels: readonly string[]): RoutingConfigV2 {
+  return { ...defaultRoutingConfigV2(channels), strategy: { type: "rules" } };
+}
+
+function upgrade(stored: Partial<RoutingConfigV2> & Pick<RoutingConfigV2, "rules" | "default_channels">): RoutingConfigV2 {
+  const fallback = staticRoutingConfig(stored.default_channels);
+  return { version: 2, rules: stored.rules, default_channels: stored.default_channels, strategy: stored.strategy ?? fallback.strategy, elimination: stored.elimination ?? fallback.elimination };
+}
+
+export function currentRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfigV2 } | undefined> {
   return configCache.getOrLoad(merchant_id, () => readRoutingConfig(db, merchant_id));
 }
 
-async function readRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfig } | undefined> {
+async function readRoutingConfig(db: Queryable, merchant_id: string): Promise<{ version: number; config: RoutingConfigV2 } | undefined> {
   const row = await db.get<{ version: number; config: string }>(
     "SELECT version, config FROM routing_configs WHERE merchant_id = ? ORDER BY version DESC LIMIT 1",
     [merchant_id],
   );
-  return row ? { version: Number(row.version), config: JSON.parse(row.config) } : undefined;
+  return row ? { version: Number(row.version), config: upgrade(JSON.parse(row.config)) } : undefined;
 }
 
 /** Configurations are versioned: each change appends a new version, the history stays readable. */
-export async function saveRoutingConfig(db: Db, merchant_id: string, config: RoutingConfig): Promise<number> {
+export async function saveRoutingConfig(db: Db, merchant_id: string, config: RoutingConfigV2): Promise<number> {
   return db.transaction(async (tx) => {
     // Serializes concurrent saves of one merchant (PostgreSQL), so each gets its own version.
     await tx.get(`SELECT id FROM merchants WHERE id = ? ${tx.forUpdate}`, [merchant_id]);

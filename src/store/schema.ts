@@ -260,6 +260,11 @@ const migrations: string[] = [
     UNIQUE (channel, seq)
   );
   `,
+  // Smart routing: each attempt keeps the strategy that chose it and the scores it saw.
+  `
+  ALTER TABLE attempts ADD COLUMN routing_strategy TEXT;
+  ALTER TABLE attempts ADD COLUMN routing_scores TEXT;
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {
