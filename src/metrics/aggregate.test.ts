@@ -267,18 +267,17 @@ describe("channel metrics", () => {
 });
 
 describe("recording samples", () => {
-  it("records an attempt's transition with the payment's card and BIN facts in one statement, updated when the outcome is learnt", async () => {
+  it("records an attempt's transition with the payment's card and issuer facts in one statement, updated when the outcome is learnt", async () => {
     const m = "mer_one";
     const created = Date.now();
     const card_id = idAt("card", created);
     await db.transaction(async (tx) => {
       await tx.run(
-        `INSERT INTO vault_cards (id, merchant_id, key_id, iv, ciphertext, auth_tag, fingerprint, bin, last4, brand, exp_month, exp_year, bin_country, created_ms)
-         VALUES (?, ?, 'k1', 'iv', 'ct', 'tag', 'fp', '424242', '4242', 'visa', 12, 2035, 'GB', ?)`,
+        `INSERT INTO vault_cards (id, merchant_id, key_id, iv, ciphertext, auth_tag, fingerprint, bin, last4, brand, exp_month, exp_year, bin_country,
+           issuer, funding, created_ms)
+         VALUES (?, ?, 'k1', 'iv', 'ct', 'tag', 'fp', '424242', '4242', 'visa', 12, 2035, 'GB', 'Long Bank', 'credit', ?)`,
         [card_id, m, created],
       );
-      await tx.run("INSERT INTO bin_ranges (prefix, country, funding, issuer, created_ms) VALUES ('4242', 'GB', 'debit', 'Short Bank', ?)", [created]);
-      await tx.run("INSERT INTO bin_ranges (prefix, country, funding, issuer, created_ms) VALUES ('424242', 'GB', 'credit', 'Long Bank', ?)", [created]);
     });
     const payment_id = await payment(m, created, "processing", "USD", 2500);
     await db.transaction((tx) => tx.run("UPDATE payments SET card_id = ? WHERE id = ?", [card_id, payment_id]));

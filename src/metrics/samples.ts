@@ -105,15 +105,13 @@ export function setAttemptCostEstimator(estimator: CostEstimator | undefined): v
 const openStatuses = new Set(["pending", "unknown", "requires_action"]);
 
 // The same upsert, with the payment's merchant and card facts read in the same statement (payment
-// row by primary key, its vault card by primary key, the BIN table by at most three primary keys):
-// one round trip on PostgreSQL. The vault keeps 6 BIN digits, so issuer facts use prefixes of 6 to 4.
+// row and its vault card by primary key; the card keeps the issuer facts it was vaulted with):
+// one round trip on PostgreSQL.
 // Parameters are cast: in INSERT ... SELECT, PostgreSQL does not infer their types from the columns.
-const binFact = (column: string) =>
-  `(SELECT b.${column} FROM bin_ranges b WHERE b.prefix IN (substr(v.bin, 1, 6), substr(v.bin, 1, 5), substr(v.bin, 1, 4)) ORDER BY length(b.prefix) DESC LIMIT 1)`;
 const insertFromPaymentSql = `INSERT INTO attempt_samples (attempt_id, payment_id, merchant_id, channel, method_family, brand, bin_country, issuer, card_type,
     currency, amount, amount_band, outcome, decline_code, latency_ms, cost_minor, created_ms)
   SELECT CAST(? AS TEXT), p.id, p.merchant_id, CAST(? AS TEXT), CASE WHEN p.card_id IS NULL THEN 'unknown' ELSE 'card' END, v.brand, v.bin_country,
-    ${binFact("issuer")}, ${binFact("funding")},
+    v.issuer, v.funding,
     CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT)
   FROM payments p LEFT JOIN vault_cards v ON v.id = p.card_id
   WHERE p.id = ?

@@ -173,7 +173,9 @@ export async function createPayment(
 /** Stores the PAN in the vault (encrypted) and returns the card's display details. */
 async function vaultCard(ctx: PaymentsContext, tx: Tx, merchant_id: string, card: CheckedCard): Promise<{ id: string; details: CardDetails }> {
   const { number, brand, exp_month, exp_year } = card.channel_card;
-  const stored = await ctx.vault.store(tx, { merchant_id, pan: number, brand, exp_month, exp_year, bin_country: card.bin_country });
+  const stored = await ctx.vault.store(tx, {
+    merchant_id, pan: number, brand, exp_month, exp_year, bin_country: card.bin_country, issuer: card.issuer, funding: card.funding,
+  });
   const details: CardDetails = { brand, last4: number.slice(-4), exp_month, exp_year, bin_country: card.bin_country, fingerprint: stored.fingerprint };
   rememberCardDetails(stored.id, details);
   return { id: stored.id, details };

@@ -50,6 +50,8 @@ const migrations: string[] = [
     exp_month INTEGER NOT NULL,
     exp_year INTEGER NOT NULL,
     bin_country TEXT,
+    issuer TEXT,
+    funding TEXT,
     created_ms {big} NOT NULL
   );
   CREATE TABLE payments (

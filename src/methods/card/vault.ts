@@ -54,17 +54,22 @@ export class Vault {
 
   async store(
     tx: Tx,
-    input: { merchant_id: string; pan: string; brand: string; exp_month: number; exp_year: number; bin_country: string | null },
+    input: {
+      merchant_id: string; pan: string; brand: string; exp_month: number; exp_year: number;
+      /** Issuer facts from the BIN table at the time of vaulting (routing and metrics read them). */
+      bin_country: string | null; issuer?: string | null; funding?: string | null;
+    },
   ): Promise<{ id: string; fingerprint: string }> {
     const id = newId("card");
     const fingerprint = this.fingerprint(input.pan);
     const sealed = this.seal(id, input.pan);
     await tx.run(
-      `INSERT INTO vault_cards (id, merchant_id, key_id, iv, ciphertext, auth_tag, fingerprint, bin, last4, brand, exp_month, exp_year, bin_country, created_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO vault_cards (id, merchant_id, key_id, iv, ciphertext, auth_tag, fingerprint, bin, last4, brand, exp_month, exp_year,
+         bin_country, issuer, funding, created_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         id, input.merchant_id, sealed.key_id, sealed.iv, sealed.ciphertext, sealed.auth_tag, fingerprint, input.pan.slice(0, 6), input.pan.slice(-4),
-        input.brand, input.exp_month, input.exp_year, input.bin_country, Date.now(),
+        input.brand, input.exp_month, input.exp_year, input.bin_country, input.issuer ?? null, input.funding ?? null, Date.now(),
       ],
     );
     return { id, fingerprint };
