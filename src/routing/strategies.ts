@@ -283,6 +283,9 @@ export function eliminate(route: readonly RouteEntry[], breakers: BreakerSet, st
     demoted.push({ ...entry, strategy: "elimination", reason: `elimination: circuit breaker ${state.replace("_", "-")} for ${scope}: moved to the end (${entry.reason})` });
   }
   if (demoted.length === 0) return kept;
+  // Say on the channels that moved up why they did (only attempts are kept, not the whole route).
+  const why = demoted.map((entry) => entry.reason.slice("elimination: ".length, entry.reason.indexOf(": moved to the end"))).join("; ");
+  for (let i = 0; i < kept.length; i++) kept[i] = { ...kept[i], reason: `${kept[i].reason}; ahead of the route because ${why}` };
   if (open_channels === "drop" && kept.length > 0) return kept;
   for (const entry of demoted) kept.push(entry);
   return kept;
