@@ -24,6 +24,8 @@ export type AttemptStatus =
   | "unknown"
   | "voided"
   | "expired"
+  /** Approved at the channel after the merchant gave up on it: being voided or refunded there. */
+  | "reversing"
   | "reversed";
 
 export interface LastError {

@@ -37,7 +37,7 @@ export function truthFromRecord(record: ChannelRecord): AttemptTruth {
   }
 }
 
-const openAttemptStatuses = new Set(["pending", "unknown", "requires_action"]);
+const openAttemptStatuses = new Set(["pending", "unknown", "requires_action", "reversing"]);
 
 /**
  * Applies the channel's truth about an attempt. An approval the merchant still wants completes
@@ -49,16 +49,26 @@ export async function applyAttemptTruth(ctx: PaymentsContext, attempt_id: string
   assert(attempt, `attempt ${attempt_id} exists`);
   if (!openAttemptStatuses.has(attempt.status)) return "done"; // already settled: a duplicate answer
   if (truth.kind === "still_pending") return recordLostChallenge(ctx, attempt, truth.redirect_url);
-  if (truth.kind === "approved") {
-    const wanted = await ctx.db.get<{ status: string; cancel_requested: number }>("SELECT status, cancel_requested FROM payments WHERE id = ?", [attempt.payment_id]);
-    const stillWanted = (wanted?.status === "processing" || wanted?.status === "requires_action") && Number(wanted.cancel_requested) !== 1;
-    if (!stillWanted) return reverseUnwantedApproval(ctx, attempt, truth);
-  }
-  await ctx.db.transaction(async (tx) => {
+  // Decide under the payment's lock whether the approval is still wanted; an unwanted one is
+  // claimed for reversal (status `reversing`) in the same commit, so no concurrent resolver (a
+  // duplicate notification, the return page, another process's janitor) can book it meanwhile.
+  const next = await ctx.db.transaction(async (tx): Promise<"done" | "reverse"> => {
     const payment = await lockPayment(tx, attempt.payment_id);
     const current = attemptFromRow((await tx.get(`SELECT * FROM attempts WHERE id = ? ${tx.forUpdate}`, [attempt.id]))!);
-    if (!openAttemptStatuses.has(current.status)) return;
-    if (truth.kind === "approved") return recordApproval(tx, payment, current, { ...truth, validity_ms: ctx.settings.authorization_validity_ms });
+    if (!openAttemptStatuses.has(current.status)) return "done";
+    if (truth.kind === "approved") {
+      const wanted = (payment.status === "processing" || payment.status === "requires_action") && !payment.cancel_requested && current.status !== "reversing";
+      if (wanted) {
+        await recordApproval(tx, payment, current, { ...truth, validity_ms: ctx.settings.authorization_validity_ms });
+        return "done";
+      }
+      if (current.status !== "reversing") {
+        await tx.run("UPDATE attempts SET status = 'reversing', channel_reference = ?, next_inquiry_ms = ?, updated_ms = ? WHERE id = ?", [
+          truth.channel_reference, Date.now() + ctx.settings.unknown_inquiry_delay_ms, Date.now(), current.id,
+        ]);
+      }
+      return "reverse";
+    }
     const decline = truth.kind === "declined" ? truth.decline : corridorDecline("processing_error", "the channel has no record of the attempt");
     if (payment.status === "processing" || payment.status === "requires_action") {
       await recordRefusal(tx, payment, current, { status: truth.kind === "declined" ? "declined" : "failed", decline, may_cascade: false });
@@ -66,11 +76,12 @@ export async function applyAttemptTruth(ctx: PaymentsContext, attempt_id: string
         payment.status = "canceled";
         await savePayment(tx, payment);
       }
-      return;
+      return "done";
     }
     await updateAttempt(tx, current, { status: truth.kind === "declined" ? "declined" : "failed", decline, next_inquiry_ms: null });
+    return "done";
   });
-  return "done";
+  return next === "reverse" && truth.kind === "approved" ? reverseUnwantedApproval(ctx, attempt, truth) : "done";
 }
 
 /**
@@ -105,11 +116,11 @@ async function reverseUnwantedApproval(
   const connector = ctx.channels.require(attempt.channel);
   const call = { channel_reference: approval.channel_reference, reference: `${attempt.id}_reversal`, amount: attempt.amount, currency: attempt.currency };
   const outcome: MoneyCallOutcome = approval.captured ? await connector.refund(call) : await connector.void(call);
-  if (outcome.kind !== "succeeded") return "retry_later";
+  if (outcome.kind !== "succeeded") return "retry_later"; // still `reversing`: the janitor asks again
   await ctx.db.transaction(async (tx) => {
     const payment = await lockPayment(tx, attempt.payment_id);
     const current = attemptFromRow((await tx.get(`SELECT * FROM attempts WHERE id = ? ${tx.forUpdate}`, [attempt.id]))!);
-    if (!openAttemptStatuses.has(current.status)) return;
+    if (current.status !== "reversing") return;
     const movement = { merchant_id: payment.merchant_id, channel: attempt.channel, currency: attempt.currency, amount: attempt.amount };
     if (approval.captured) {
       await postSale(tx, attempt.id, movement);

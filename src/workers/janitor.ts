@@ -54,10 +54,10 @@ async function clear(ctx: PaymentsContext, table: Table, id: string, statusFilte
 
 export async function janitorTick(ctx: PaymentsContext): Promise<JanitorReport> {
   const report: JanitorReport = { attempts: 0, operations: 0, refunds: 0, expired_authorizations: 0 };
-  for (const row of await dueRows(ctx, "attempts", "AND status IN ('unknown', 'requires_action', 'pending')")) {
+  for (const row of await dueRows(ctx, "attempts", "AND status IN ('unknown', 'requires_action', 'pending', 'reversing')")) {
     if (!(await claim(ctx, "attempts", row))) continue;
     const outcome = await resolveAttemptByInquiry(ctx, attemptFromRow(row));
-    if (outcome === "done") await clear(ctx, "attempts", row.id, "status NOT IN ('unknown', 'requires_action', 'pending')");
+    if (outcome === "done") await clear(ctx, "attempts", row.id, "status NOT IN ('unknown', 'requires_action', 'pending', 'reversing')");
     report.attempts++;
   }
   for (const row of await dueRows(ctx, "operations", "AND status IN ('pending', 'unknown')")) {

@@ -205,7 +205,7 @@ async function listAll(path: string, owner: Merchant): Promise<any[]> {
   }
 }
 
-const openAttempt = new Set(["pending", "unknown", "requires_action"]);
+const openAttempt = new Set(["pending", "unknown", "requires_action", "reversing"]);
 
 function unsettled(payments: any[], refunds: any[]): { payments: any[]; refunds: any[] } {
   return {

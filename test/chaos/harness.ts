@@ -185,7 +185,7 @@ export async function settled(url: string, secret: string): Promise<any[]> {
   const deadline = Date.now() + settleTimeoutMs;
   for (;;) {
     const payments = await allPayments(url, secret);
-    const open = payments.filter((payment) => payment.status === "processing" || payment.attempts.some((a: any) => a.status === "pending" || a.status === "unknown"));
+    const open = payments.filter((payment) => payment.status === "processing" || payment.attempts.some((a: any) => a.status === "pending" || a.status === "unknown" || a.status === "reversing"));
     if (open.length === 0) return payments;
     if (Date.now() > deadline) throw new Error(`payments still open after the janitor: ${open.map((p) => `${p.id}:${p.status}`).join(", ")}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
