@@ -2,7 +2,7 @@
 // and attempts that keep the strategy and scores that chose them.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { call, cards, pay, useStack } from "./helpers.ts";
+import { call, cards, createMerchant, pay, useStack } from "./helpers.ts";
 
 const setup = useStack();
 const put = (body: unknown) => call(setup.stack.url, "PUT", "/v1/routing/config", { key: setup.merchant.secret, body });
@@ -60,5 +60,27 @@ describe("routing configuration v2", () => {
     const bad = await simulate({ amount: 5000, currency: "usd", card: { number: "4242424242424241" } });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error.param, "card.number");
+  });
+});
+
+describe("channel metrics from real payments", () => {
+  it("samples every attempt with its outcome and expected cost", async () => {
+    const shop = await createMerchant(setup.stack, "Metrics shop");
+    await pay(setup.stack, shop, cards.visa, { amount: 10_000 });
+    await pay(setup.stack, shop, cards.visa, { amount: 10_000 });
+    await pay(setup.stack, shop, cards.doNotHonor, { amount: 10_000 });
+    await pay(setup.stack, shop, cards.processingErrorFirst, { amount: 10_000 });
+    const now = Math.floor(Date.now() / 1000);
+    const metrics = await call(setup.stack.url, "GET", `/v1/metrics/channels?group_by=channel,outcome&window=1h&from=${now - 3600}&to=${now + 60}`, { key: shop.secret });
+    assert.equal(metrics.status, 200, metrics.text);
+    const rows: any[] = metrics.body.data;
+    const count = (channel: string, outcome: string) => rows.filter((row) => row.group.channel === channel && row.group.outcome === outcome).reduce((sum, row) => sum + row.attempts, 0);
+    assert.equal(count("globalpay", "approved"), 2);
+    assert.equal(count("globalpay", "hard_decline"), 1);
+    assert.equal(count("globalpay", "technical_error"), 1);
+    assert.equal(count("localacq", "approved"), 1, "the cascade's second attempt");
+    const approved = rows.find((row) => row.group.channel === "globalpay" && row.group.outcome === "approved");
+    // globalpay: 2.9 % + 30 cents, +1 % cross-border (the card's country is unknown): 390 + 30 on 100.00 USD
+    assert.equal(approved.cost_per_approved.usd, 420, JSON.stringify(approved));
   });
 });

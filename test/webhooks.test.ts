@@ -115,6 +115,21 @@ describe("webhooks", () => {
       assert.notEqual(tampered, delivery.body);
       assert.throws(() => verify(endpoint.secret, { ...delivery, body: tampered }));
       assert.throws(() => verify("whsec_" + Buffer.from("another secret, 24 bytes").toString("base64"), delivery));
+      // A receiver refuses a delivery whose timestamp is more than 5 minutes off (a replay), even
+      // when it is otherwise intact: the signature covers the timestamp.
+      const sentAt = Number(delivery.headers["webhook-timestamp"]);
+      for (const skew of [-301, 301]) {
+        const replayed = { ...delivery, headers: { ...delivery.headers, "webhook-timestamp": String(sentAt + skew) } };
+        assert.throws(() => verify(endpoint.secret, replayed), /timestamp|signature/i);
+      }
+      const signer = new Webhook(endpoint.secret);
+      const stale = new Date((sentAt - 301) * 1000);
+      const staleHeaders = {
+        "webhook-id": String(delivery.headers["webhook-id"]),
+        "webhook-timestamp": String(sentAt - 301),
+        "webhook-signature": signer.sign(String(delivery.headers["webhook-id"]), stale, delivery.body),
+      };
+      assert.throws(() => signer.verify(delivery.body, staleHeaders), /too old/i, "correctly signed but stale: refused");
     }
     const succeeded = receiver.received.find((delivery) => JSON.parse(delivery.body).type === "payment.succeeded")!;
     assert.equal(JSON.parse(succeeded.body).data.object.status, "succeeded");

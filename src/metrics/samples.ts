@@ -132,13 +132,18 @@ export interface AttemptTransition {
  */
 export async function recordAttemptTransition(
   tx: Tx,
-  attempt: { id: string; payment_id: string; channel: string; status: string; amount: number; currency: string; latency_ms: number | null },
+  attempt: {
+    id: string; payment_id: string; channel: string; status: string; amount: number; currency: string; latency_ms: number | null;
+    /** The scores routing saw; `cost_minor` is the attempt's expected cost. */
+    routing_scores?: Record<string, unknown> | null;
+  },
   update: AttemptTransition,
 ): Promise<Outcome | undefined> {
   if (!openStatuses.has(attempt.status) || update.status === "pending") return undefined;
   const outcome = outcomeOf(update.status, update.decline?.category);
   const latency_ms = update.latency_ms ?? attempt.latency_ms ?? null;
-  const cost_minor = costEstimator({ channel: attempt.channel, currency: attempt.currency, amount: attempt.amount, outcome });
+  const routed_cost = attempt.routing_scores?.cost_minor;
+  const cost_minor = typeof routed_cost === "number" ? routed_cost : costEstimator({ channel: attempt.channel, currency: attempt.currency, amount: attempt.amount, outcome });
   await tx.run(insertFromPaymentSql, [
     attempt.id, attempt.channel, attempt.currency.toUpperCase(), attempt.amount, amountBandOf(attempt.amount, attempt.currency), outcome,
     update.decline?.code ?? null, latency_ms, cost_minor, Date.now(), attempt.payment_id,

@@ -8,6 +8,7 @@ import { lookupBin } from "../methods/card/bins.ts";
 import { findCurrency } from "../money/currency.ts";
 import type { PaymentFactsV2 } from "../routing/conditions.ts";
 import { decide } from "../routing/engine.ts";
+import { estimateCost } from "../routing/fees.ts";
 import { currentRoutingConfig, staticRoutingConfig } from "../routing/rules.ts";
 import type { Tx } from "../store/db.ts";
 import { insertAttempt, runAttempts, type PlannedRoute } from "./attempts.ts";
@@ -74,6 +75,12 @@ async function planRoute(ctx: PaymentsContext, merchant_id: string, facts: Payme
   if (decision.route.length === 0) {
     const why = decision.skipped.length ? ` (${decision.skipped.join("; ")})` : "";
     return invalid("payment_method_data", "no_eligible_channel", `No configured channel can take this payment${why}.`);
+  }
+  // Every attempt carries its expected cost, whichever strategy chose it (metrics price it).
+  for (const entry of decision.route) {
+    entry.scores.cost_minor ??= estimateCost(ctx.routing.fees, entry.channel, {
+      method: facts.method, brand: facts.brand, card_country: facts.country, amount: facts.amount, currency: facts.currency,
+    });
   }
   return ok({ attempts: decision.route, segment: decision.segment });
 }
