@@ -1,5 +1,6 @@
 // The degradation detector on synthetic samples with controlled timestamps (SQLite or PostgreSQL).
 import assert from "node:assert/strict";
+import { seededRandom } from "../random.ts";
 import { after, before, describe, it } from "node:test";
 import { freshDatabase, type Database } from "../../test/helpers.ts";
 import { openDb, type Db } from "../store/db.ts";
@@ -43,18 +44,6 @@ async function eventsOf(type: string): Promise<{ merchant_id: string; object_id:
     "SELECT merchant_id, object_id, data FROM events WHERE type = ? ORDER BY merchant_id", [type],
   );
   return rows.map((row) => ({ ...row, data: JSON.parse(row.data) }));
-}
-
-/** A deterministic PRNG (mulberry32), for simulated traffic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("degradation detector", () => {
@@ -140,7 +129,7 @@ describe("degradation detector", () => {
   });
 
   it("on simulated traffic: false alarms are rare, real drops are caught", () => {
-    const random = prng(42);
+    const random = seededRandom(42);
     const draw = (n: number, p: number) => {
       let approved = 0;
       for (let i = 0; i < n; i++) if (random() < p) approved++;

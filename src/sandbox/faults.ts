@@ -63,17 +63,7 @@ export const DEFAULT_RESET_PROCESSED_SHARE = 0.5;
 export const DEFAULT_OUT_OF_ORDER_MAX_MS = 500;
 const MAX_FAULT_DELAY_MS = 120_000;
 
-/** mulberry32: small, fast, good enough to replay a fault sequence from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../random.ts";
 
 type Parsed = { ok: true; config: FaultConfig } | { ok: false; message: string };
 

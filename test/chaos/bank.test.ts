@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { backend, call, cards } from "../helpers.ts";
-import { Harness, seededRandom } from "./harness.ts";
+import { seededRandom } from "../../src/random.ts";
+import { Harness } from "./harness.ts";
 
 const payments = Number(process.env.CHAOS_BANK_PAYMENTS ?? 40);
 const racersPerPayment = Number(process.env.CHAOS_BANK_RACERS ?? 6);

@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { ChannelRegistry } from "../../src/channels/registry.ts";
 import { ChannelHealthTracker, healthTrackerOf, withChannelHealth } from "../../src/routing/health.ts";
-import { seededRandom, type FaultConfig } from "../../src/sandbox/faults.ts";
+import type { FaultConfig } from "../../src/sandbox/faults.ts";
+import { seededRandom } from "../../src/random.ts";
 import { assertLedgerBalanced, backend, call, cards, channelRecords, createMerchant, eventually, pay, startStack, type Merchant, type Stack } from "../helpers.ts";
 
 const PAYMENTS = Number(process.env.CHAOS_PAYMENTS ?? 200);

@@ -8,7 +8,8 @@ import { createServer } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { crashPoints } from "../../src/chaos/crash.ts";
 import { backend, call } from "../helpers.ts";
-import { checkInvariants, driveLoad, Harness, idempotencyLeaseMs, seededRandom, type Server } from "./harness.ts";
+import { seededRandom } from "../../src/random.ts";
+import { checkInvariants, driveLoad, Harness, idempotencyLeaseMs, type Server } from "./harness.ts";
 
 const runsPerPoint = Number(process.env.CHAOS_CRASH_RUNS ?? 1);
 const clients = Number(process.env.CHAOS_CLIENTS ?? 6);

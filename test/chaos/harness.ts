@@ -10,6 +10,7 @@ import { createGlobalPayConnector } from "../../src/channels/globalpay/connector
 import { createLocalAcqConnector } from "../../src/channels/localacq/connector.ts";
 import type { Connector } from "../../src/channels/contract.ts";
 import { generateVaultKeySpec } from "../../src/methods/card/vault.ts";
+import { seededRandom } from "../../src/random.ts";
 import { startSandboxChannel, type RunningSandboxChannel } from "../../src/sandbox/index.ts";
 import { call, cards, freePort, freshDatabase, type Database } from "../helpers.ts";
 
@@ -107,17 +108,6 @@ export interface Sent {
 
 const paymentCards = [cards.visa, cards.visa, cards.mastercard, cards.doNotHonor, cards.insufficientFunds, cards.processingErrorFirst, cards.slow];
 
-/** Random but replayable: a small seeded generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function send(urls: string[], secret: string, log: Sent[], sent: Omit<Sent, "status" | "text">, random: () => number): Promise<Sent> {
   const url = urls[Math.floor(random() * urls.length)];
