@@ -61,7 +61,8 @@ async function claim(db: Db, merchant_id: string, key: string, print: string, le
 export function idempotencyPreHandler(db: Db, lease_ms: number) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const raw = request.headers[header];
-    if (raw === undefined || !request.principal) return;
+    // Reads are safe to repeat: keys apply to writes only.
+    if (raw === undefined || !request.principal || request.method === "GET" || request.method === "HEAD") return;
     const key = Array.isArray(raw) ? raw[0] : raw;
     if (key.length === 0 || key.length > limits.idempotency_key_length_max) {
       return sendFailure(reply, {

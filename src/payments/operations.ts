@@ -170,11 +170,13 @@ export async function cancelPayment(
 export async function expireAuthorization(ctx: PaymentsContext, attempt: AttemptRecord): Promise<boolean> {
   const expired = await ctx.db.transaction(async (tx) => {
     const payment = await lockPayment(tx, attempt.payment_id);
+    // A capture or void in flight (payment processing) decides the authorization's fate instead.
+    if (payment.status !== "requires_capture") return false;
     const claimed = await tx.run(
       "UPDATE attempts SET status = 'expired', authorization_expires_ms = NULL, updated_ms = ? WHERE id = ? AND status = 'authorized'",
       [Date.now(), attempt.id],
     );
-    if (claimed.changes !== 1 || payment.status !== "requires_capture") return false;
+    if (claimed.changes !== 1) return false;
     await postRelease(tx, attempt.id, "authorization_expired", `${attempt.id}_expiry`);
     payment.status = "canceled";
     payment.cancellation_reason = "expired";
