@@ -13,6 +13,7 @@ import { loadConfig, type Config } from "../src/config.ts";
 import { createHttpTransport } from "../src/channels/transport.ts";
 import { startCorridor, type Corridor } from "../src/corridor.ts";
 import { generateVaultKeySpec } from "../src/methods/card/vault.ts";
+import { openDb, type Db } from "../src/store/db.ts";
 import { startSandboxChannel, type RunningSandboxChannel } from "../src/sandbox/index.ts";
 
 export const cards = {
@@ -240,6 +241,27 @@ export function useStack(options: StackOptions = {}): { readonly stack: Stack; r
     get merchant() {
       assert.ok(merchant, "the merchant is created in before()");
       return merchant;
+    },
+  };
+}
+
+/** A fresh database (SQLite file, or PostgreSQL database when DATABASE_URL says so) opened for a
+ *  test file, closed and dropped after it. */
+export function useDb(): { readonly db: Db } {
+  let database: Database | undefined;
+  let db: Db | undefined;
+  before(async () => {
+    database = await freshDatabase();
+    db = await openDb(database.url);
+  });
+  after(async () => {
+    await db?.close();
+    await database?.drop();
+  });
+  return {
+    get db() {
+      assert.ok(db, "the database is opened in before()");
+      return db;
     },
   };
 }

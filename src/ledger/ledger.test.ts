@@ -1,21 +1,9 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { freshDatabase, type Database } from "../../test/helpers.ts";
-import { openDb, type Db } from "../store/db.ts";
+import { describe, it } from "node:test";
+import { useDb } from "../../test/helpers.ts";
 import { accountBalance, accountId, pendTransfer, postPending, postTransfer, verifyLedger, voidPending, type AccountRef } from "./ledger.ts";
 
-let database: Database;
-let db: Db;
-
-before(async () => {
-  database = await freshDatabase();
-  db = await openDb(database.url);
-});
-
-after(async () => {
-  await db.close();
-  await database.drop();
-});
+const setup = useDb();
 
 const receivable: AccountRef = { owner: "chan", currency: "USD", purpose: "channel_receivable" };
 const merchant: AccountRef = { owner: "mer_1", currency: "USD", purpose: "merchant_pending" };
@@ -23,41 +11,41 @@ const available: AccountRef = { owner: "mer_1", currency: "USD", purpose: "merch
 
 describe("ledger", () => {
   it("two-phase: pending reserves, a partial post posts part and releases the rest", async () => {
-    const pending = await db.transaction((tx) => pendTransfer(tx, { debit: receivable, credit: merchant, amount: 1000n, code: "authorization", ref: "att_a" }));
+    const pending = await setup.db.transaction((tx) => pendTransfer(tx, { debit: receivable, credit: merchant, amount: 1000n, code: "authorization", ref: "att_a" }));
     assert.ok(pending.ok);
-    let balance = await accountBalance(db, accountId(merchant));
+    let balance = await accountBalance(setup.db, accountId(merchant));
     assert.equal(balance.credits_pending, 1000n);
     assert.equal(balance.credits_posted, 0n);
-    const posted = await db.transaction((tx) => postPending(tx, pending.transfer_id, 600n, "capture", "op_a"));
+    const posted = await setup.db.transaction((tx) => postPending(tx, pending.transfer_id, 600n, "capture", "op_a"));
     assert.ok(posted.ok);
-    balance = await accountBalance(db, accountId(merchant));
+    balance = await accountBalance(setup.db, accountId(merchant));
     assert.equal(balance.credits_pending, 0n);
     assert.equal(balance.credits_posted, 600n);
-    const again = await db.transaction((tx) => voidPending(tx, pending.transfer_id, "void", "op_b"));
+    const again = await setup.db.transaction((tx) => voidPending(tx, pending.transfer_id, "void", "op_b"));
     assert.deepEqual(again, { ok: false, error: "pending_already_resolved" });
   });
 
   it("refuses to post more than the pending amount, and voids release everything", async () => {
-    const pending = await db.transaction((tx) => pendTransfer(tx, { debit: receivable, credit: merchant, amount: 500n, code: "authorization", ref: "att_b" }));
+    const pending = await setup.db.transaction((tx) => pendTransfer(tx, { debit: receivable, credit: merchant, amount: 500n, code: "authorization", ref: "att_b" }));
     assert.ok(pending.ok);
-    const tooMuch = await db.transaction((tx) => postPending(tx, pending.transfer_id, 501n, "capture", "op_c"));
+    const tooMuch = await setup.db.transaction((tx) => postPending(tx, pending.transfer_id, 501n, "capture", "op_c"));
     assert.deepEqual(tooMuch, { ok: false, error: "exceeds_pending_amount" });
-    const voided = await db.transaction((tx) => voidPending(tx, pending.transfer_id, "void", "op_d"));
+    const voided = await setup.db.transaction((tx) => voidPending(tx, pending.transfer_id, "void", "op_d"));
     assert.ok(voided.ok);
-    const balance = await accountBalance(db, accountId(receivable));
+    const balance = await accountBalance(setup.db, accountId(receivable));
     assert.equal(balance.debits_pending, 0n);
   });
 
   it("an account flagged debits-must-not-exceed-credits refuses an overdraft, and the transaction rolls back", async () => {
-    await db.transaction((tx) => postTransfer(tx, { debit: merchant, credit: available, amount: 100n, code: "capture", ref: "settle_1" }));
+    await setup.db.transaction((tx) => postTransfer(tx, { debit: merchant, credit: available, amount: 100n, code: "capture", ref: "settle_1" }));
     await assert.rejects(
-      db.transaction(async (tx) => {
+      setup.db.transaction(async (tx) => {
         const result = await postTransfer(tx, { debit: available, credit: merchant, amount: 101n, code: "refund", ref: "payout_1" });
         if (!result.ok) throw new Error(result.error);
       }),
       /exceeds_credits/,
     );
-    const balance = await accountBalance(db, accountId(available));
+    const balance = await accountBalance(setup.db, accountId(available));
     assert.equal(balance.debits_posted, 0n, "the refused transfer left nothing behind");
   });
 
@@ -65,23 +53,23 @@ describe("ledger", () => {
     const big = 2n ** 60n + 7n;
     const eurA: AccountRef = { owner: "chan", currency: "EUR", purpose: "channel_receivable" };
     const eurB: AccountRef = { owner: "mer_2", currency: "EUR", purpose: "merchant_pending" };
-    await db.transaction((tx) => postTransfer(tx, { debit: eurA, credit: eurB, amount: big, code: "capture", ref: "big" }));
-    const trial = await verifyLedger(db);
+    await setup.db.transaction((tx) => postTransfer(tx, { debit: eurA, credit: eurB, amount: big, code: "capture", ref: "big" }));
+    const trial = await verifyLedger(setup.db);
     assert.equal(trial.balanced, true, JSON.stringify(trial));
     const eur = trial.currencies.find((row) => row.currency === "EUR")!;
     assert.equal(eur.debits, big.toString());
     assert.equal(eur.credits, big.toString());
-    assert.equal((await accountBalance(db, accountId(eurB))).credits_posted, big);
+    assert.equal((await accountBalance(setup.db, accountId(eurB))).credits_posted, big);
   });
 
   it("linked transfers in one transaction commit together or not at all", async () => {
-    const before = await verifyLedger(db);
+    const before = await verifyLedger(setup.db);
     await assert.rejects(
-      db.transaction(async (tx) => {
+      setup.db.transaction(async (tx) => {
         await postTransfer(tx, { debit: receivable, credit: merchant, amount: 5n, code: "capture", ref: "linked_1" });
         throw new Error("second leg failed");
       }),
     );
-    assert.deepEqual(await verifyLedger(db), before);
+    assert.deepEqual(await verifyLedger(setup.db), before);
   });
 });

@@ -1,30 +1,18 @@
 // The degradation detector on synthetic samples with controlled timestamps (SQLite or PostgreSQL).
 import assert from "node:assert/strict";
 import { seededRandom } from "../random.ts";
-import { after, before, describe, it } from "node:test";
-import { freshDatabase, type Database } from "../../test/helpers.ts";
-import { openDb, type Db } from "../store/db.ts";
+import { describe, it } from "node:test";
+import { useDb } from "../../test/helpers.ts";
 import { channelStates, decide, defaultDegradationSettings, degradationTick, twoProportionZ } from "./degradation.ts";
 import { recordAttemptSample, type Outcome } from "./samples.ts";
 
-let database: Database;
-let db: Db;
+const setup = useDb();
 let serial = 0;
 const minute = 60_000;
 
-before(async () => {
-  database = await freshDatabase();
-  db = await openDb(database.url);
-});
-
-after(async () => {
-  await db.close();
-  await database.drop();
-});
-
 /** `attempts` samples on `channel`, `approved` of them approved, spread evenly over [from, to), merchants in turn. */
 async function samples(channel: string, from_ms: number, to_ms: number, attempts: number, approved: number, merchants: string[]): Promise<void> {
-  await db.transaction(async (tx) => {
+  await setup.db.transaction(async (tx) => {
     for (let index = 0; index < attempts; index++) {
       // Spread the approvals evenly too, so any sub-window looks like the whole.
       const outcome: Outcome = Math.floor(((index + 1) * approved) / attempts) > Math.floor((index * approved) / attempts) ? "approved" : "soft_decline";
@@ -40,7 +28,7 @@ async function samples(channel: string, from_ms: number, to_ms: number, attempts
 }
 
 async function eventsOf(type: string): Promise<{ merchant_id: string; object_id: string; data: any }[]> {
-  const rows = await db.all<{ merchant_id: string; object_id: string; data: string }>(
+  const rows = await setup.db.all<{ merchant_id: string; object_id: string; data: string }>(
     "SELECT merchant_id, object_id, data FROM events WHERE type = ? ORDER BY merchant_id", [type],
   );
   return rows.map((row) => ({ ...row, data: JSON.parse(row.data) }));
@@ -63,7 +51,7 @@ describe("degradation detector", () => {
     await samples("gp", recentStart, now, 40, 20, ["mer_a", "mer_b"]);
     await samples("la", recentStart, now, 40, 36, ["mer_c"]);
 
-    const first = await degradationTick(db, { now_ms: now });
+    const first = await degradationTick(setup.db, { now_ms: now });
     assert.equal(first.channels_checked, 2);
     assert.equal(first.transitions.length, 1);
     const degraded = first.transitions[0];
@@ -79,11 +67,11 @@ describe("degradation detector", () => {
     assert.equal(events[0].data.status, "degraded");
     assert.equal(events[0].data.approval_rate, "0.5000");
     assert.equal(events[0].data.baseline_approval_rate, "0.9000");
-    assert.deepEqual(await channelStates(db), { gp: "degraded" });
+    assert.deepEqual(await channelStates(setup.db), { gp: "degraded" });
 
     // The same tick again, and two at once a minute later: nothing new.
-    assert.equal((await degradationTick(db, { now_ms: now })).transitions.length, 0);
-    const concurrent = await Promise.all([degradationTick(db, { now_ms: now + minute }), degradationTick(db, { now_ms: now + minute })]);
+    assert.equal((await degradationTick(setup.db, { now_ms: now })).transitions.length, 0);
+    const concurrent = await Promise.all([degradationTick(setup.db, { now_ms: now + minute }), degradationTick(setup.db, { now_ms: now + minute })]);
     assert.equal(concurrent.flatMap((report) => report.transitions).length, 0);
     assert.equal((await eventsOf("channel.degraded")).length, 2);
 
@@ -91,12 +79,12 @@ describe("degradation detector", () => {
     const later = now + 10 * minute;
     await samples("gp", now, later - 5 * minute, 30, 16, ["mer_a"]);
     await samples("gp", later - 5 * minute, later, 40, 22, ["mer_a", "mer_b"]);
-    assert.equal((await degradationTick(db, { now_ms: later })).transitions.length, 0);
+    assert.equal((await degradationTick(setup.db, { now_ms: later })).transitions.length, 0);
 
     // Twenty minutes on: back at 92.5%, with a new merchant: recovered, once, told to all concerned.
     const recovered_at = now + 20 * minute;
     await samples("gp", recovered_at - 5 * minute, recovered_at, 40, 37, ["mer_b", "mer_d"]);
-    const racing = await Promise.all([degradationTick(db, { now_ms: recovered_at }), degradationTick(db, { now_ms: recovered_at })]);
+    const racing = await Promise.all([degradationTick(setup.db, { now_ms: recovered_at }), degradationTick(setup.db, { now_ms: recovered_at })]);
     const transitions = racing.flatMap((report) => report.transitions);
     assert.equal(transitions.length, 1, "of two processes ticking at once, one records the transition");
     assert.equal(transitions[0].state, "recovered");
@@ -104,8 +92,8 @@ describe("degradation detector", () => {
     const recovered = await eventsOf("channel.recovered");
     assert.deepEqual(recovered.map((event) => event.merchant_id), ["mer_a", "mer_b", "mer_d"]);
     assert.equal(recovered[0].data.status, "healthy");
-    assert.deepEqual(await channelStates(db), { gp: "healthy" });
-    const log = await db.all<{ seq: unknown; state: string }>("SELECT seq, state FROM channel_health_events WHERE channel = 'gp' ORDER BY seq");
+    assert.deepEqual(await channelStates(setup.db), { gp: "healthy" });
+    const log = await setup.db.all<{ seq: unknown; state: string }>("SELECT seq, state FROM channel_health_events WHERE channel = 'gp' ORDER BY seq");
     assert.deepEqual(log.map((row) => [Number(row.seq), row.state]), [[1, "degraded"], [2, "recovered"]]);
   });
 
@@ -122,7 +110,7 @@ describe("degradation detector", () => {
     await samples("large", recentStart - 60 * minute, recentStart, 3000, 2700, ["mer_a"]);
     await samples("large", recentStart, now, 1500, 1290, ["mer_a"]);
     assert.ok(twoProportionZ(1290, 1500, 2700, 3000) < -3.09);
-    const report = await degradationTick(db, { now_ms: now });
+    const report = await degradationTick(setup.db, { now_ms: now });
     assert.equal(report.channels_checked, 3);
     assert.deepEqual(report.transitions, []);
     assert.deepEqual(await eventsOf("channel.degraded").then((events) => events.filter((event) => event.data.channel !== "gp")), []);
