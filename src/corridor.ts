@@ -7,7 +7,8 @@ import type { Config } from "./config.ts";
 import type { Connector } from "./channels/contract.ts";
 import { createGlobalPayConnector } from "./channels/globalpay/connector.ts";
 import { createLocalAcqConnector } from "./channels/localacq/connector.ts";
-import { ChannelRegistry } from "./channels/registry.ts";
+import { ChannelRegistry, CollectionRegistry } from "./channels/registry.ts";
+import { createSandboxBankConnector } from "./channels/sandboxbank/connector.ts";
 import { defaultFeeModel } from "./routing/fees.ts";
 import { ChannelHealthTracker, withChannelHealth } from "./routing/health.ts";
 import { RoutingStats } from "./routing/stats.ts";
@@ -28,8 +29,16 @@ export interface ChannelSetup {
   notification_secret?: string;
 }
 
+/** A collection channel (bank transfers). */
+export interface CollectionSetup {
+  name: "sandboxbank";
+  transport: Transport & { close?(): Promise<void> };
+  notification_secret?: string;
+}
+
 export interface CorridorOptions {
   channels: ChannelSetup[];
+  collections?: CollectionSetup[];
   /** Run the janitor and webhook delivery loops in this process (default true). */
   workers?: boolean;
   webhook_retry_schedule_ms?: readonly number[];
@@ -70,6 +79,11 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
     db,
     vault: vaultFor(config),
     channels: new ChannelRegistry(withChannelHealth(options.channels.map((setup) => connectorFor(setup, config)), channelHealth)),
+    collections: new CollectionRegistry((options.collections ?? []).map((setup) => createSandboxBankConnector({
+      transport: setup.transport,
+      timeout_ms: config.channel_timeout_ms,
+      notification_secret: setup.notification_secret ?? process.env.SANDBOXBANK_NOTIFICATION_SECRET ?? "sbank_sandbox_notification_secret",
+    }))),
     routing: { stats: new RoutingStats({ channel_health: channelHealth }), random: Math.random, fees: defaultFeeModel },
     settings: {
       public_url: config.public_url,
@@ -104,6 +118,7 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
       await workers.channel_health?.stop();
       await app.close();
       for (const setup of options.channels) await setup.transport.close?.();
+      for (const setup of options.collections ?? []) await setup.transport.close?.();
       await db.close();
     },
   };

@@ -4,6 +4,7 @@ import { loadConfig } from "./config.ts";
 import { createHttpTransport } from "./channels/transport.ts";
 import { startCorridor } from "./corridor.ts";
 import { spawnSandboxChannel, type SandboxProcess } from "./sandbox/spawn.ts";
+import { spawnSandboxBank } from "./sandbox/bank/index.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,20 +16,23 @@ async function main(): Promise<void> {
       notify_url: `${config.public_url}/v1/channels/${name}/notifications`,
     }));
   }
+  // The sandbox bank (bank transfers: ID virtual accounts, MX CLABE, BR Pix), its own process too.
+  const bank = await spawnSandboxBank({ port: basePort + 2, notify_url: `${config.public_url}/v1/channels/sandboxbank/notifications` });
   const corridor = await startCorridor(config, {
     channels: sandboxes.map((sandbox) => ({ name: sandbox.name, transport: createHttpTransport(sandbox.url) })),
+    collections: [{ name: "sandboxbank", transport: createHttpTransport(bank.url) }],
   });
   const shutdown = async () => {
     await corridor.close();
-    await Promise.all(sandboxes.map((sandbox) => sandbox.stop()));
+    await Promise.all([...sandboxes.map((sandbox) => sandbox.stop()), bank.stop()]);
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown());
   process.once("SIGINT", () => void shutdown());
-  printWelcome(config.public_url, config.admin_key, config.admin_key_generated, config.database_url, sandboxes);
+  printWelcome(config.public_url, config.admin_key, config.admin_key_generated, config.database_url, [...sandboxes, bank]);
 }
 
-function printWelcome(url: string, admin_key: string, generated: boolean, database_url: string, sandboxes: SandboxProcess[]): void {
+function printWelcome(url: string, admin_key: string, generated: boolean, database_url: string, sandboxes: { name: string; url: string }[]): void {
   const database = database_url.startsWith("sqlite:") ? `SQLite file ${database_url.replace(/^sqlite:(\/\/)?/, "")}` : "PostgreSQL";
   process.stdout.write(`
 Corridor is running at ${url} (${database})

@@ -15,6 +15,7 @@ import { startCorridor, type Corridor } from "../src/corridor.ts";
 import { generateVaultKeySpec } from "../src/methods/card/vault.ts";
 import { openDb, type Db } from "../src/store/db.ts";
 import { startSandboxChannel, type RunningSandboxChannel } from "../src/sandbox/index.ts";
+import { startSandboxBank, type RunningSandboxBank } from "../src/sandbox/bank/index.ts";
 
 export const cards = {
   visa: "4242424242424242",
@@ -80,7 +81,8 @@ export interface Stack {
   corridor: Corridor;
   config: Config;
   database: Database;
-  sandboxes: Record<"globalpay" | "localacq", RunningSandboxChannel>;
+  /** The card channels, and the sandbox bank (bank transfers) as the third sandbox. */
+  sandboxes: Record<"globalpay" | "localacq", RunningSandboxChannel> & { sandboxbank: RunningSandboxBank };
   vault_keys: string;
   /** Stops Corridor (and the sandboxes) but keeps the database. */
   stop(): Promise<void>;
@@ -111,11 +113,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const shared = options.sandboxes;
   const globalpay = shared?.globalpay ?? (await startSandboxChannel("globalpay", { port: 0, notify_url: `${public_url}/v1/channels/globalpay/notifications`, slow_response_ms }));
   const localacq = shared?.localacq ?? (await startSandboxChannel("localacq", { port: 0, slow_response_ms }));
+  const sandboxbank = shared?.sandboxbank ?? (await startSandboxBank({ port: 0, notify_url: `${public_url}/v1/channels/sandboxbank/notifications` }));
   const corridor = await startCorridor(config, {
     channels: [
       { name: "globalpay", transport: createHttpTransport(globalpay.url) },
       { name: "localacq", transport: createHttpTransport(localacq.url) },
     ],
+    collections: [{ name: "sandboxbank", transport: createHttpTransport(sandboxbank.url) }],
     webhook_retry_schedule_ms: options.webhook_retry_schedule_ms,
   });
   const stop = async () => {
@@ -123,9 +127,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     if (shared) return;
     await globalpay.close();
     await localacq.close();
+    await sandboxbank.close();
   };
   return {
-    url: public_url, admin_key, corridor, config, database, sandboxes: { globalpay, localacq }, vault_keys, stop,
+    url: public_url, admin_key, corridor, config, database, sandboxes: { globalpay, localacq, sandboxbank }, vault_keys, stop,
     async close() {
       await stop();
       if (!options.database) await database.drop();

@@ -42,15 +42,33 @@ export const PaymentMethodData = Type.Object(
   { additionalProperties: false },
 );
 
+export const BankTransferData = Type.Object(
+  {
+    country: Type.String({ pattern: "^[A-Za-z]{2}$", description: "ID (virtual account, IDR), MX (CLABE, MXN) or BR (Pix, BRL)." }),
+    bank: Type.Optional(Type.String({ pattern: "^[a-z0-9_]{1,32}$", description: "ID: bca, bni, bri, mandiri, permata; MX: stp, bbva, banamex, santander, banorte." })),
+    expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400, description: "Seconds until the instructions expire (default 24 h; Pix 86 400 s)." })),
+  },
+  { additionalProperties: false },
+);
+
+/** Create accepts cards and bank transfers; `card` or `bank_transfer` as `type` says. */
+export const CreatePaymentMethodData = Type.Object(
+  { type: StringEnum(["card", "bank_transfer"] as const), card: Type.Optional(CardData), bank_transfer: Type.Optional(BankTransferData) },
+  { additionalProperties: false },
+);
+
 export const ReturnUrl = Type.String({ format: "uri", maxLength: 2048, pattern: "^https?://" });
 
 export const CreatePaymentBody = Type.Object(
   {
     amount: Amount,
     currency: CurrencyCode,
-    payment_method_data: Type.Optional(PaymentMethodData),
+    payment_method_data: Type.Optional(CreatePaymentMethodData),
     capture_method: Type.Optional(StringEnum(["automatic", "manual"] as const)),
     confirm: Type.Optional(Type.Boolean()),
+    amount_mismatch_policy: Type.Optional(StringEnum(["reject", "accept_partial", "accept_and_refund_excess"] as const, {
+      description: "Bank transfers: what a wrong amount does. reject (default): owed back, the payment stays open; accept_partial: counted until the full amount is paid; accept_and_refund_excess: an over-payment succeeds, the excess is owed back.",
+    })),
     customer: Type.Optional(Text({ minLength: 1, maxLength: 255 })),
     description: Type.Optional(Text({ maxLength: 1000 })),
     metadata: Type.Optional(Metadata),

@@ -101,3 +101,56 @@ export interface Connector {
   inquire(reference: string, currency: string): Promise<ChannelRecord | { unreachable: true; reason: string }>;
   parseNotification(headers: Record<string, string | string[] | undefined>, raw_body: string): ChannelNotification;
 }
+
+// Collection channels (bank transfers): the customer pushes money to instructions we show; the
+// channel tells us when a transfer arrives. A separate interface, so card connectors need nothing
+// new and collection channels implement no card methods.
+
+export interface CollectionCapabilities {
+  /** Country (ISO 3166 alpha-2) → the currency collected there. */
+  countries: Readonly<Record<string, string>>;
+}
+
+export interface OpenCollectionRequest {
+  /** Our attempt id; the channel's idempotency reference and our key to inquire by. */
+  reference: string;
+  kind: "id_virtual_account" | "mx_clabe" | "br_pix";
+  /** Where the customer pays: the VA number, the CLABE, or the Pix txid. */
+  account: string;
+  bank: string;
+  /** Minor units of `currency`; a closed amount. */
+  amount: number;
+  currency: string;
+  expires_at_ms: number;
+}
+
+export type OpenCollectionOutcome =
+  | { kind: "opened"; channel_reference: string }
+  /** The channel refused or failed: nothing is open. */
+  | { kind: "error"; reason: string }
+  /** We do not know whether it is open; opening again with the same reference is safe. */
+  | { kind: "unknown"; reason: string };
+
+export interface ReceivedTransfer {
+  /** The channel's id of the transfer (unique at the channel). */
+  id: string;
+  amount: number;
+  received_at_ms: number;
+}
+
+export type CollectionRecord =
+  | { found: false }
+  | { found: true; channel_reference: string; amount: number; currency: string; expires_at_ms: number; transfers: ReceivedTransfer[] };
+
+export type CollectionNotification =
+  | { verified: false; reason: string }
+  | { verified: true; reference: string; transfer_id: string };
+
+export interface CollectionConnector {
+  readonly name: string;
+  readonly collection_capabilities: CollectionCapabilities;
+  openCollection(request: OpenCollectionRequest): Promise<OpenCollectionOutcome>;
+  /** What the channel recorded for our attempt reference, every transfer included. */
+  inquireCollection(reference: string): Promise<CollectionRecord | { unreachable: true; reason: string }>;
+  parseNotification(headers: Record<string, string | string[] | undefined>, raw_body: string): CollectionNotification;
+}

@@ -13,7 +13,9 @@ export type AccountPurpose =
   /** Captured funds owed to a merchant, not yet settled (liability, credit-normal). */
   | "merchant_pending"
   /** Settled funds a merchant may pay out (liability, credit-normal). */
-  | "merchant_available";
+  | "merchant_available"
+  /** Money received from customers that must go back to them (bank transfers: wrong amount, too late) (liability, credit-normal). */
+  | "customer_refunds_due";
 
 export const accountFlags = {
   none: 0,
@@ -24,6 +26,7 @@ const purposeFlags: Record<AccountPurpose, number> = {
   channel_receivable: accountFlags.none,
   merchant_pending: accountFlags.none,
   merchant_available: accountFlags.debits_must_not_exceed_credits,
+  customer_refunds_due: accountFlags.none,
 };
 
 export interface AccountRef {
@@ -37,7 +40,7 @@ export function accountId(ref: AccountRef): string {
   return `acct_${ref.owner}_${ref.purpose}_${ref.currency}`;
 }
 
-export type TransferCode = "authorization" | "capture" | "void" | "refund" | "refund_failed" | "authorization_expired";
+export type TransferCode = "authorization" | "capture" | "void" | "refund" | "refund_failed" | "authorization_expired" | "refund_due";
 
 export interface Balance {
   debits_pending: bigint;

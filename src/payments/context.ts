@@ -1,4 +1,4 @@
-import type { ChannelRegistry } from "../channels/registry.ts";
+import type { ChannelRegistry, CollectionRegistry } from "../channels/registry.ts";
 import type { FeeModel } from "../routing/fees.ts";
 import type { Random } from "../routing/random.ts";
 import type { RoutingStats } from "../routing/stats.ts";
@@ -37,6 +37,8 @@ export interface PaymentsContext {
   db: Db;
   vault: Vault;
   channels: ChannelRegistry;
+  /** Collection channels (bank transfers), apart from card routing; absent: no bank transfers. */
+  collections?: CollectionRegistry;
   routing: RoutingState;
   settings: PaymentSettings;
 }

@@ -6,6 +6,7 @@ import { newId } from "../ids.ts";
 import { cardExpired, checkCardNumber } from "../methods/card/card.ts";
 import { lookupBin } from "../methods/card/bins.ts";
 import { findCurrency } from "../money/currency.ts";
+import { createBankTransferPayment, type BankTransferInput } from "../methods/bank-transfer/flow.ts";
 import type { PaymentFactsV2 } from "../routing/conditions.ts";
 import { decide } from "../routing/engine.ts";
 import { estimateCost } from "../routing/fees.ts";
@@ -15,7 +16,7 @@ import { insertAttempt, runAttempts, type PlannedRoute } from "./attempts.ts";
 import type { PaymentsContext } from "./context.ts";
 import {
   loadPayment, lockPayment, paymentFromRow, paymentView, readPaymentView, rememberCardDetails, savePayment,
-  type CardDetails, type PaymentRecord, type PaymentView,
+  type AmountMismatchPolicy, type CardDetails, type PaymentRecord, type PaymentView,
 } from "./model.ts";
 
 export interface CardInput {
@@ -30,10 +31,18 @@ export interface PaymentMethodInput {
   card: CardInput;
 }
 
+/** What create accepts: a card, or a bank transfer (src/methods/bank-transfer). */
+export interface CreatePaymentMethodInput {
+  type: "card" | "bank_transfer";
+  card?: CardInput;
+  bank_transfer?: BankTransferInput["bank_transfer"];
+}
+
 export interface CreatePaymentInput {
   amount: number;
   currency: string;
-  payment_method_data?: PaymentMethodInput;
+  payment_method_data?: CreatePaymentMethodInput;
+  amount_mismatch_policy?: AmountMismatchPolicy;
   capture_method?: "automatic" | "manual";
   confirm?: boolean;
   customer?: string;
@@ -144,12 +153,22 @@ export async function createPayment(
     const existing = await ctx.db.get<Record<string, unknown>>("SELECT * FROM payments WHERE merchant_id = ? AND idempotency_key = ?", [merchant_id, idempotency_key]);
     if (existing) return ok(await readPaymentView(ctx.db, paymentFromRow(existing)));
   }
+  const method = input.payment_method_data;
+  if (method?.type === "bank_transfer") {
+    if (method.card) return invalid("payment_method_data.card", "parameter_unknown", "Received unknown parameter: payment_method_data.card (the type is bank_transfer).");
+    if (!method.bank_transfer) return invalid("payment_method_data.bank_transfer", "parameter_missing", "Missing required parameter: payment_method_data.bank_transfer.");
+    return createBankTransferPayment(ctx, merchant_id, { ...input, payment_method_data: { type: "bank_transfer", bank_transfer: method.bank_transfer } }, idempotency_key);
+  }
+  if (method && !method.card) return invalid("payment_method_data.card", "parameter_missing", "Missing required parameter: payment_method_data.card.");
+  if (method?.bank_transfer) return invalid("payment_method_data.bank_transfer", "parameter_unknown", "Received unknown parameter: payment_method_data.bank_transfer (the type is card).");
+  if (input.amount_mismatch_policy) return invalid("amount_mismatch_policy", "parameter_unknown", "amount_mismatch_policy applies to bank transfers only.");
+  const cardInput = method?.card;
   const currency = findCurrency(input.currency);
   if (!currency) return invalid("currency", "invalid_currency", `'${input.currency}' is not a supported ISO 4217 currency.`);
   if (input.confirm && !input.payment_method_data) {
     return invalid("payment_method_data", "payment_method_required", "A payment method is required to confirm a payment.");
   }
-  const card = input.payment_method_data ? await checkCard(ctx, input.payment_method_data.card) : undefined;
+  const card = cardInput ? await checkCard(ctx, cardInput) : undefined;
   if (card && !card.ok) return card;
   const facts = card?.ok ? factsOf({ amount: input.amount, currency: currency.code, metadata: input.metadata ?? {} }, card.value) : undefined;
   const route = input.confirm && facts ? await planRoute(ctx, merchant_id, facts) : undefined;

@@ -36,9 +36,33 @@ export interface LastError {
   attempt: string;
 }
 
-export interface NextAction {
-  type: "redirect_to_url";
-  redirect_to_url: { url: string; return_url: string | null };
+export type NextAction =
+  | { type: "redirect_to_url"; redirect_to_url: { url: string; return_url: string | null } }
+  | { type: "display_bank_transfer_instructions"; display_bank_transfer_instructions: BankTransferInstructions };
+
+/** What the customer needs to pay a bank transfer (see src/methods/bank-transfer). */
+export interface BankTransferInstructions {
+  type: "id_virtual_account" | "mx_clabe" | "br_pix";
+  country: string;
+  bank: string;
+  account_number?: string;
+  clabe?: string;
+  pix_copy_paste?: string;
+  txid?: string;
+  amount: number;
+  currency: string;
+  /** Unix seconds. */
+  expires_at: number;
+}
+
+export type AmountMismatchPolicy = "reject" | "accept_partial" | "accept_and_refund_excess";
+
+/** The bank-transfer columns of a payment (absent for cards). */
+export interface BankTransferFields {
+  instructions: BankTransferInstructions;
+  amount_mismatch_policy: AmountMismatchPolicy;
+  expires_ms: number;
+  amount_refund_due: number;
 }
 
 export interface PaymentRecord {
@@ -62,6 +86,9 @@ export interface PaymentRecord {
   cancel_requested: boolean;
   cancellation_reason: string | null;
   created_ms: number;
+  /** "card", "bank_transfer", or null for payments made before methods were recorded. */
+  method_type?: string | null;
+  bank_transfer?: BankTransferFields;
 }
 
 export interface AttemptRecord {
@@ -122,6 +149,17 @@ export function paymentFromRow(row: Raw): PaymentRecord {
     cancel_requested: Number(row.cancel_requested) === 1,
     cancellation_reason: (row.cancellation_reason as string | null) ?? null,
     created_ms: toSafeNumber(row.created_ms),
+    method_type: (row.method_type as string | null | undefined) ?? null,
+    bank_transfer: row.method_type === "bank_transfer" ? bankTransferFromRow(row) : undefined,
+  };
+}
+
+function bankTransferFromRow(row: Raw): BankTransferFields {
+  return {
+    instructions: parseJson<BankTransferInstructions>(row.bank_transfer_instructions)!,
+    amount_mismatch_policy: (row.amount_mismatch_policy as AmountMismatchPolicy | null) ?? "reject",
+    expires_ms: toSafeNumber(row.expires_ms),
+    amount_refund_due: toSafeNumber(row.amount_refund_due ?? 0),
   };
 }
 
@@ -239,7 +277,11 @@ export function paymentView(payment: PaymentRecord, card: CardDetails | undefine
     amount_refunded: payment.amount_refunded,
     currency: payment.currency.toLowerCase(),
     capture_method: payment.capture_method,
-    payment_method_details: card ? { type: "card", card } : null,
+    payment_method_details: card
+      ? { type: "card", card }
+      : payment.bank_transfer
+        ? { type: "bank_transfer", bank_transfer: { country: payment.bank_transfer.instructions.country, bank: payment.bank_transfer.instructions.bank } }
+        : null,
     channel: payment.channel,
     attempts: attempts.map(attemptView),
     last_error: payment.last_error,
@@ -250,6 +292,14 @@ export function paymentView(payment: PaymentRecord, card: CardDetails | undefine
     metadata: payment.metadata,
     livemode: false,
     created: Math.floor(payment.created_ms / 1000),
+    ...(payment.bank_transfer
+      ? {
+          amount_mismatch_policy: payment.bank_transfer.amount_mismatch_policy,
+          /** Received but owed back to the customer (wrong amount, too late): not the merchant's. */
+          amount_refund_due: payment.bank_transfer.amount_refund_due,
+          expires_at: Math.floor(payment.bank_transfer.expires_ms / 1000),
+        }
+      : {}),
   };
 }
 

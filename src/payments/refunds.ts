@@ -109,6 +109,10 @@ export async function createRefund(
   }
   const payment = await loadPayment(ctx.db, merchant_id, input.payment);
   if (!payment) return notFound("payment", input.payment, "payment");
+  if (payment.method_type === "bank_transfer") {
+    // Paying a bank transfer back needs the customer's bank account: not supported yet.
+    return invalid("payment", "refund_requires_bank_account", "Refunding a bank transfer needs the customer's bank account, which this API does not take yet.");
+  }
   const attempt = (await loadAttempts(ctx.db, payment.id)).find((candidate) => candidate.status === "captured");
   if (payment.status !== "succeeded" || !attempt) return unexpectedState("payment", payment.status, "refund");
 

@@ -267,6 +267,31 @@ const migrations: string[] = [
   ALTER TABLE attempts ADD COLUMN routing_strategy TEXT;
   ALTER TABLE attempts ADD COLUMN routing_scores TEXT;
   `,
+  // Bank transfers (src/methods/bank-transfer): the method of a payment, its instructions, the
+  // merchant's policy for wrong amounts, when the instructions expire, and what is owed back to the
+  // customer; every transfer received, once (the channel's transfer id is the key).
+  `
+  ALTER TABLE payments ADD COLUMN method_type TEXT;
+  ALTER TABLE payments ADD COLUMN bank_transfer_instructions TEXT;
+  ALTER TABLE payments ADD COLUMN amount_mismatch_policy TEXT;
+  ALTER TABLE payments ADD COLUMN expires_ms {big};
+  ALTER TABLE payments ADD COLUMN amount_refund_due {big} NOT NULL DEFAULT 0;
+  CREATE INDEX payments_bank_transfer_open ON payments (expires_ms) WHERE method_type = 'bank_transfer';
+  CREATE TABLE bank_transfers_received (
+    channel TEXT NOT NULL,
+    transfer_id TEXT NOT NULL,
+    payment_id TEXT NOT NULL REFERENCES payments(id),
+    attempt_id TEXT NOT NULL REFERENCES attempts(id),
+    amount {big} NOT NULL CHECK (amount > 0),
+    amount_applied {big} NOT NULL,
+    amount_refund_due {big} NOT NULL,
+    disposition TEXT NOT NULL,
+    received_ms {big} NOT NULL,
+    created_ms {big} NOT NULL,
+    PRIMARY KEY (channel, transfer_id)
+  );
+  CREATE INDEX bank_transfers_received_payment ON bank_transfers_received (payment_id);
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {

@@ -2,6 +2,7 @@
 // void and refund whose answer we did not get, and applies what they recorded. Rows are claimed
 // with a compare-and-set on their next inquiry time, so several API processes can run it at once.
 import { limits } from "../limits.ts";
+import { bankTransferJanitorTick } from "../methods/bank-transfer/flow.ts";
 import type { PaymentsContext } from "../payments/context.ts";
 import { attemptFromRow } from "../payments/model.ts";
 import { resolveAttemptByInquiry, resolveOperationByInquiry, resolveRefundByInquiry } from "../payments/resolve.ts";
@@ -25,6 +26,8 @@ export interface JanitorReport {
   operations: number;
   refunds: number;
   expired_authorizations: number;
+  /** Bank-transfer payments inquired at their expiry (or whose collection was opened again). */
+  bank_transfers?: number;
 }
 
 function backoffMs(ctx: PaymentsContext, inquiries: number): number {
@@ -78,6 +81,7 @@ export async function janitorTick(ctx: PaymentsContext): Promise<JanitorReport> 
     [Date.now(), limits.janitor_batch_max],
   );
   for (const row of expiring) if (await expireAuthorization(ctx, attemptFromRow(row))) report.expired_authorizations++;
+  report.bank_transfers = await bankTransferJanitorTick(ctx);
   return report;
 }
 

@@ -3,6 +3,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { notFound } from "../../errors.ts";
 import { attemptFromRow } from "../../payments/model.ts";
 import { resolveAttemptByInquiry } from "../../payments/resolve.ts";
+import { handleCollectionNotification } from "../../methods/bank-transfer/flow.ts";
 import type { ApiDeps } from "../deps.ts";
 import { sendFailure, sendResult } from "../reply.ts";
 
@@ -16,6 +17,18 @@ export function channelNotificationRoutes(app: FastifyInstance, { ctx }: ApiDeps
     "/v1/channels/:channel/notifications",
     { schema: { tags: ["channels"], summary: "Channel notifications (signed by the channel)", params: ChannelParams } },
     async (request, reply) => {
+      const collection = ctx.collections?.get(request.params.channel);
+      if (collection) {
+        // A bank reports a received transfer: verified, then its record is asked for and applied.
+        const notice = collection.parseNotification(request.headers, request.rawBody ?? "");
+        if (!notice.verified) {
+          return sendFailure(reply, { status: 400, type: "invalid_request_error", code: "signature_invalid", message: `Notification rejected: ${notice.reason}` });
+        }
+        const handled = await handleCollectionNotification(ctx, collection, notice.reference);
+        // Unreachable channel: not acknowledged, so the bank notifies again (and the janitor asks at expiry).
+        if (handled === "retry_later") return sendFailure(reply, { status: 502, type: "api_error", code: "channel_unreachable", message: "The channel's record could not be read; notify again." });
+        return { received: true };
+      }
       const connector = ctx.channels.get(request.params.channel);
       if (!connector) return sendResult(reply, notFound("channel", request.params.channel, "channel"));
       const notice = connector.parseNotification(request.headers, request.rawBody ?? "");

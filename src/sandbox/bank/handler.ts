@@ -1,0 +1,124 @@
+// sandboxbank: a simulated bank that collects transfers for Corridor (Indonesian VAs, Mexican
+// CLABEs, Brazilian Pix charges). Its own wire format:
+//   POST /collections              {merchant_ref, kind, account, bank, amount, currency, expires_at} → opens
+//                                  (idempotent by merchant_ref; the same account for another ref is 409)
+//   GET  /collections/:reference   one collection by merchant_ref or account, with its transfers
+//   GET  /collections              every collection (reconciliation)
+//   POST /transfers                {reference, amount, drop_notification?} a customer's transfer to the
+//                                  account (or merchant_ref); accepted whatever the amount or time, as
+//                                  banks do — the merchant's side decides what to do with it.
+//                                  drop_notification (sandbox control) loses the notification.
+// Each received transfer is notified to `notify_url` as {event: "transfer.received", ...} with the
+// header `x-sbank-signature: ts=<unix>;hmac=<base64 HMAC-SHA256 of "<ts>|<body>">`.
+import { createHmac, randomBytes } from "node:crypto";
+import { deliverNotification } from "../notifier.ts";
+import { jsonResponse, parseJsonObject, type SandboxHandler, type SandboxRequest, type SandboxResponse } from "../types.ts";
+
+export const SBANK_SIGNATURE_HEADER = "x-sbank-signature";
+export const DEFAULT_SBANK_SECRET = "sbank_sandbox_notification_secret";
+
+export interface SandboxBankOptions {
+  notify_url?: string;
+  notification_secret?: string;
+  /** Collections kept before the oldest is evicted. */
+  capacity?: number;
+}
+
+interface Transfer {
+  transfer_id: string;
+  amount: number;
+  received_at: string;
+}
+
+interface Collection {
+  collection_id: string;
+  merchant_ref: string;
+  kind: string;
+  account: string;
+  bank: string;
+  amount: number;
+  currency: string;
+  expires_at: string;
+  created_at: string;
+  transfers: Transfer[];
+}
+
+export function signSbank(secret: string, body: string, unix_seconds = Math.floor(Date.now() / 1000)): string {
+  const mac = createHmac("sha256", secret).update(`${unix_seconds}|${body}`).digest("base64");
+  return `ts=${unix_seconds};hmac=${mac}`;
+}
+
+const kinds = new Set(["id_virtual_account", "mx_clabe", "br_pix"]);
+
+export function createSandboxBankHandler(options: SandboxBankOptions = {}): SandboxHandler {
+  const byRef = new Map<string, Collection>();
+  const byAccount = new Map<string, Collection>();
+  const capacity = options.capacity ?? 100_000;
+  const secret = options.notification_secret ?? DEFAULT_SBANK_SECRET;
+  const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString("hex")}`;
+  const find = (reference: string) => byRef.get(reference) ?? byAccount.get(reference);
+
+  function view(collection: Collection) {
+    const paid = collection.transfers.reduce((sum, transfer) => sum + transfer.amount, 0);
+    const status = paid >= collection.amount ? "paid" : Date.parse(collection.expires_at) < Date.now() ? "expired" : paid > 0 ? "partially_paid" : "open";
+    return { ...collection, status, amount_paid: paid };
+  }
+
+  function open(request: SandboxRequest): SandboxResponse {
+    const body = parseJsonObject(request.body);
+    const { merchant_ref, kind, account, bank, amount, currency, expires_at } = body ?? {};
+    if (typeof merchant_ref !== "string" || !merchant_ref || typeof kind !== "string" || !kinds.has(kind) || typeof account !== "string" || !account ||
+      typeof bank !== "string" || !Number.isSafeInteger(amount) || (amount as number) <= 0 || typeof currency !== "string" ||
+      typeof expires_at !== "string" || Number.isNaN(Date.parse(expires_at))) {
+      return jsonResponse(400, { error: "invalid_collection", message: "merchant_ref, kind, account, bank, amount (positive integer), currency and expires_at are required" });
+    }
+    const existing = byRef.get(merchant_ref);
+    if (existing) return jsonResponse(200, { collection: view(existing) });
+    if (byAccount.has(account)) return jsonResponse(409, { error: "account_in_use", message: `account ${account} belongs to another collection` });
+    if (byRef.size >= capacity) {
+      const oldest = byRef.values().next().value!;
+      byRef.delete(oldest.merchant_ref);
+      byAccount.delete(oldest.account);
+    }
+    const collection: Collection = {
+      collection_id: newId("col"), merchant_ref, kind, account, bank, amount: amount as number, currency, expires_at,
+      created_at: new Date().toISOString(), transfers: [],
+    };
+    byRef.set(merchant_ref, collection);
+    byAccount.set(account, collection);
+    return jsonResponse(201, { collection: view(collection) });
+  }
+
+  function transfer(request: SandboxRequest): SandboxResponse {
+    const body = parseJsonObject(request.body);
+    const reference = body?.reference;
+    const amount = body?.amount;
+    if (typeof reference !== "string" || !Number.isSafeInteger(amount) || (amount as number) <= 0) {
+      return jsonResponse(400, { error: "invalid_transfer", message: "reference and amount (positive integer) are required" });
+    }
+    const collection = find(reference);
+    if (!collection) return jsonResponse(404, { error: "unknown_account", reference });
+    const received: Transfer = { transfer_id: newId("trf"), amount: amount as number, received_at: new Date().toISOString() };
+    collection.transfers.push(received);
+    if (options.notify_url && body?.drop_notification !== true) {
+      const payload = JSON.stringify({
+        event: "transfer.received", collection_id: collection.collection_id, merchant_ref: collection.merchant_ref,
+        transfer_id: received.transfer_id, amount: received.amount, currency: collection.currency, received_at: received.received_at,
+      });
+      void deliverNotification({ url: options.notify_url, body: payload, signature_header: SBANK_SIGNATURE_HEADER, signature: signSbank(secret, payload) });
+    }
+    return jsonResponse(201, { transfer: { ...received, collection_id: collection.collection_id } });
+  }
+
+  return async (request) => {
+    const { method, path } = request;
+    if (method === "POST" && path === "/collections") return open(request);
+    if (method === "GET" && path === "/collections") return jsonResponse(200, { collections: [...byRef.values()].map(view) });
+    if (method === "GET" && path.startsWith("/collections/")) {
+      const collection = find(decodeURIComponent(path.slice("/collections/".length)));
+      return collection ? jsonResponse(200, { collection: view(collection) }) : jsonResponse(404, { error: "not_found" });
+    }
+    if (method === "POST" && path === "/transfers") return transfer(request);
+    return jsonResponse(404, { error: "not_found", message: `no route for ${method} ${path}` });
+  };
+}

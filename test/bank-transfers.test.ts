@@ -1,0 +1,321 @@
+// Bank transfers end to end through the HTTP API: Indonesian virtual accounts, Mexican CLABEs and
+// Brazilian Pix, with the sandbox bank as a real HTTP service that notifies Corridor of transfers.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { creditBalance } from "../src/ledger/ledger.ts";
+import { isValidClabe } from "../src/methods/bank-transfer/clabe.ts";
+import { crc16ccittFalse, hasValidPixCrc, parseEmv, PIX_GUI } from "../src/methods/bank-transfer/pix.ts";
+import { isVirtualAccountOf } from "../src/methods/bank-transfer/va.ts";
+import { signSbank } from "../src/sandbox/bank/index.ts";
+import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant } from "./helpers.ts";
+
+const setup = useStack();
+
+type Country = "ID" | "MX" | "BR";
+const currencyOf: Record<Country, string> = { ID: "idr", MX: "mxn", BR: "brl" };
+const amountOf: Record<Country, number> = { ID: 15_000_000, MX: 125_050, BR: 4_990 };
+
+function body(country: Country, extra: Record<string, unknown> = {}, bank_transfer: Record<string, unknown> = {}) {
+  return {
+    amount: amountOf[country], currency: currencyOf[country], confirm: true,
+    payment_method_data: { type: "bank_transfer", bank_transfer: { country, ...bank_transfer } },
+    ...extra,
+  };
+}
+
+async function create(merchant: Merchant, country: Country, extra: Record<string, unknown> = {}, bank_transfer: Record<string, unknown> = {}) {
+  const response = await call(setup.stack.url, "POST", "/v1/payments", { key: merchant.secret, body: body(country, extra, bank_transfer) });
+  assert.equal(response.status, 200, response.text);
+  assert.equal(response.body.status, "requires_action", response.text);
+  return response.body;
+}
+
+const get = (merchant: Merchant, path: string) => call(setup.stack.url, "GET", path, { key: merchant.secret });
+
+/** Where the customer sends the money: the VA number, the CLABE, or the txid inside the Pix payload. */
+function payTo(payment: any): string {
+  const instructions = payment.next_action.display_bank_transfer_instructions;
+  if (instructions.type === "id_virtual_account") return instructions.account_number;
+  if (instructions.type === "mx_clabe") return instructions.clabe;
+  return parseEmv(parseEmv(instructions.pix_copy_paste)!.get("62")!)!.get("05")!;
+}
+
+/** A customer's transfer at the sandbox bank. */
+async function transfer(reference: string, amount: number, options: { drop_notification?: boolean } = {}) {
+  const response = await fetch(`${setup.stack.sandboxes.sandboxbank.url}/transfers`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ reference, amount, ...options }),
+  });
+  const answer: any = await response.json();
+  assert.equal(response.status, 201, JSON.stringify(answer));
+  return answer.transfer as { transfer_id: string; collection_id: string; amount: number; received_at: string };
+}
+
+async function waitFor(merchant: Merchant, id: string, check: (payment: any) => boolean, what: string) {
+  return eventually(async () => {
+    const payment = (await get(merchant, `/v1/payments/${id}`)).body;
+    return check(payment) ? payment : undefined;
+  }, 10_000, what);
+}
+
+async function pendingBalance(merchant: Merchant, currency: string): Promise<number> {
+  const balance = (await get(merchant, "/v1/balance")).body;
+  return balance.pending.find((entry: any) => entry.currency === currency)?.amount ?? 0;
+}
+
+async function refundsDue(merchant: Merchant, currency: string): Promise<number> {
+  const ref = { owner: merchant.id, currency: currency.toUpperCase(), purpose: "customer_refunds_due" as const };
+  return Number((await creditBalance(setup.stack.corridor.ctx.db, ref)).posted);
+}
+
+async function postingsFor(ref: string): Promise<number> {
+  const row = await setup.stack.corridor.ctx.db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM ledger_transfers WHERE ref = ?", [ref]);
+  return Number(row?.n ?? 0);
+}
+
+describe("instructions and exact payments", () => {
+  for (const country of ["ID", "MX", "BR"] as const) {
+    it(`${country}: valid instructions; the exact amount succeeds once, however often the bank notifies`, async () => {
+      const merchant = await createMerchant(setup.stack, `Shop ${country}`);
+      const payment = await create(merchant, country);
+      assert.match(payment.id, /^pay_/);
+      assert.equal(payment.currency, currencyOf[country]);
+      assert.equal(payment.amount_received, 0);
+      assert.equal(payment.amount_refund_due, 0);
+      assert.equal(payment.amount_mismatch_policy, "reject");
+      assert.equal(payment.payment_method_details.type, "bank_transfer");
+      assert.equal(payment.channel, "sandboxbank");
+      assert.equal(payment.attempts.length, 1);
+      assert.equal(payment.attempts[0].channel, "sandboxbank");
+      assert.equal(payment.attempts[0].status, "requires_action");
+      const action = payment.next_action;
+      assert.equal(action.type, "display_bank_transfer_instructions");
+      const instructions = action.display_bank_transfer_instructions;
+      assert.equal(instructions.amount, amountOf[country]);
+      assert.equal(instructions.currency, currencyOf[country]);
+      const expiresIn = instructions.expires_at - Math.floor(Date.now() / 1000);
+      assert.ok(expiresIn > 86_400 - 60 && expiresIn <= 86_400, `expires in 24 h (${expiresIn} s)`);
+      assert.equal(payment.expires_at, instructions.expires_at);
+      if (country === "ID") {
+        assert.equal(instructions.type, "id_virtual_account");
+        assert.equal(instructions.bank, "bca");
+        assert.ok(isVirtualAccountOf("bca", instructions.account_number), instructions.account_number);
+        const other = await create(merchant, "ID", {}, { bank: "mandiri" });
+        const va = other.next_action.display_bank_transfer_instructions.account_number;
+        assert.ok(isVirtualAccountOf("mandiri", va), va);
+        assert.notEqual(va, instructions.account_number, "one VA per payment");
+        await call(setup.stack.url, "POST", `/v1/payments/${other.id}/cancel`, { key: merchant.secret, body: {} });
+      }
+      if (country === "MX") {
+        assert.equal(instructions.type, "mx_clabe");
+        assert.match(instructions.clabe, /^646180[0-9]{12}$/);
+        assert.ok(isValidClabe(instructions.clabe), "the CLABE check digit is valid");
+      }
+      if (country === "BR") {
+        assert.equal(instructions.type, "br_pix");
+        const pix: string = instructions.pix_copy_paste;
+        assert.ok(hasValidPixCrc(pix), "valid CRC16");
+        assert.equal(pix.slice(-4), crc16ccittFalse(pix.slice(0, -4)).toString(16).toUpperCase().padStart(4, "0"));
+        const fields = parseEmv(pix)!;
+        assert.equal(fields.get("00"), "01");
+        assert.equal(parseEmv(fields.get("26")!)!.get("00"), PIX_GUI);
+        assert.equal(fields.get("53"), "986");
+        assert.equal(fields.get("54"), "49.90");
+        assert.equal(fields.get("58"), "BR");
+        assert.match(parseEmv(fields.get("62")!)!.get("05")!, /^[a-zA-Z0-9]{26,35}$/);
+      }
+      const events = await get(merchant, "/v1/events?type=payment.requires_action");
+      assert.ok(events.body.data.some((event: any) => event.data.object.id === payment.id), "payment.requires_action");
+
+      const sent = await transfer(payTo(payment), amountOf[country]);
+      const paid = await waitFor(merchant, payment.id, (p) => p.status === "succeeded", "succeeded");
+      assert.equal(paid.amount_received, amountOf[country]);
+      assert.equal(paid.amount_refund_due, 0);
+      assert.equal(paid.next_action, null);
+      assert.equal(paid.attempts[0].status, "captured");
+      assert.equal(await pendingBalance(merchant, currencyOf[country]), amountOf[country]);
+      assert.equal(await postingsFor(sent.transfer_id), 1);
+      const succeeded = await get(merchant, "/v1/events?type=payment.succeeded");
+      assert.equal(succeeded.body.data.filter((event: any) => event.data.object.id === payment.id).length, 1);
+
+      // The bank notifies the same transfer again (a retry): verified, applied once only.
+      const notification = JSON.stringify({
+        event: "transfer.received", collection_id: sent.collection_id, merchant_ref: payment.attempts[0].id,
+        transfer_id: sent.transfer_id, amount: amountOf[country], currency: currencyOf[country].toUpperCase(), received_at: sent.received_at,
+      });
+      for (let i = 0; i < 2; i++) {
+        const again = await call(setup.stack.url, "POST", "/v1/channels/sandboxbank/notifications", {
+          raw: notification, headers: { "x-sbank-signature": signSbank("sbank_sandbox_notification_secret", notification) },
+        });
+        assert.equal(again.status, 200, again.text);
+      }
+      assert.equal(await postingsFor(sent.transfer_id), 1, "no double post");
+      assert.equal(await pendingBalance(merchant, currencyOf[country]), amountOf[country]);
+      assert.equal((await get(merchant, `/v1/payments/${payment.id}`)).body.amount_received, amountOf[country]);
+      await assertLedgerBalanced(setup.stack);
+
+      const refund = await call(setup.stack.url, "POST", "/v1/refunds", { key: merchant.secret, body: { payment: payment.id } });
+      assert.equal(refund.status, 400, refund.text);
+      assert.equal(refund.body.error.code, "refund_requires_bank_account");
+    });
+  }
+
+  it("rejects a forged notification", async () => {
+    const raw = JSON.stringify({ event: "transfer.received", merchant_ref: "att_x", transfer_id: "trf_x", amount: 1 });
+    const forged = await call(setup.stack.url, "POST", "/v1/channels/sandboxbank/notifications", { raw, headers: { "x-sbank-signature": signSbank("wrong", raw) } });
+    assert.equal(forged.status, 400);
+    assert.equal(forged.body.error.code, "signature_invalid");
+  });
+});
+
+describe("wrong amounts, by the merchant's policy", () => {
+  it("reject: an under-payment is owed back and the payment stays open; then the exact amount succeeds", async () => {
+    const merchant = await createMerchant(setup.stack, "Reject shop");
+    const payment = await create(merchant, "ID");
+    await transfer(payTo(payment), 5_000_000);
+    const open = await waitFor(merchant, payment.id, (p) => p.amount_refund_due === 5_000_000, "refund due");
+    assert.equal(open.status, "requires_action");
+    assert.equal(open.amount_received, 0);
+    assert.equal(await pendingBalance(merchant, "idr"), 0);
+    assert.equal(await refundsDue(merchant, "idr"), 5_000_000);
+    await transfer(payTo(payment), amountOf.ID);
+    const paid = await waitFor(merchant, payment.id, (p) => p.status === "succeeded", "succeeded");
+    assert.equal(paid.amount_received, amountOf.ID);
+    assert.equal(paid.amount_refund_due, 5_000_000);
+    assert.equal(await pendingBalance(merchant, "idr"), amountOf.ID);
+    await assertLedgerBalanced(setup.stack);
+  });
+
+  it("reject: an over-payment is owed back in full", async () => {
+    const merchant = await createMerchant(setup.stack, "Reject over shop");
+    const payment = await create(merchant, "MX");
+    await transfer(payTo(payment), amountOf.MX + 1);
+    const open = await waitFor(merchant, payment.id, (p) => p.amount_refund_due === amountOf.MX + 1, "refund due");
+    assert.equal(open.status, "requires_action");
+    assert.equal(await refundsDue(merchant, "mxn"), amountOf.MX + 1);
+  });
+
+  it("accept_partial: amount_received grows until the full amount is paid", async () => {
+    const merchant = await createMerchant(setup.stack, "Partial shop");
+    const payment = await create(merchant, "MX", { amount_mismatch_policy: "accept_partial" });
+    assert.equal(payment.amount_mismatch_policy, "accept_partial");
+    await transfer(payTo(payment), 100_000);
+    const partly = await waitFor(merchant, payment.id, (p) => p.amount_received === 100_000, "partly paid");
+    assert.equal(partly.status, "requires_action");
+    assert.equal(await pendingBalance(merchant, "mxn"), 100_000);
+    await transfer(payTo(payment), 30_000); // 4 950 too much
+    const paid = await waitFor(merchant, payment.id, (p) => p.status === "succeeded", "succeeded");
+    assert.equal(paid.amount_received, amountOf.MX);
+    assert.equal(paid.amount_refund_due, 130_000 - amountOf.MX);
+    assert.equal(await pendingBalance(merchant, "mxn"), amountOf.MX);
+    assert.equal(await refundsDue(merchant, "mxn"), 130_000 - amountOf.MX);
+    await assertLedgerBalanced(setup.stack);
+  });
+
+  it("accept_and_refund_excess: an under-payment is owed back, the payment stays open", async () => {
+    const merchant = await createMerchant(setup.stack, "Excess under shop");
+    const payment = await create(merchant, "BR", { amount_mismatch_policy: "accept_and_refund_excess" });
+    await transfer(payTo(payment), 1_000);
+    const open = await waitFor(merchant, payment.id, (p) => p.amount_refund_due === 1_000, "refund due");
+    assert.equal(open.status, "requires_action");
+    assert.equal(open.amount_received, 0);
+    assert.equal(await pendingBalance(merchant, "brl"), 0);
+  });
+
+  it("accept_and_refund_excess: an over-payment succeeds for the amount, the excess is owed back", async () => {
+    const merchant = await createMerchant(setup.stack, "Excess over shop");
+    const payment = await create(merchant, "BR", { amount_mismatch_policy: "accept_and_refund_excess" });
+    await transfer(payTo(payment), 6_000);
+    const paid = await waitFor(merchant, payment.id, (p) => p.status === "succeeded", "succeeded");
+    assert.equal(paid.amount_received, amountOf.BR);
+    assert.equal(paid.amount_refund_due, 6_000 - amountOf.BR);
+    assert.equal(await pendingBalance(merchant, "brl"), amountOf.BR);
+    assert.equal(await refundsDue(merchant, "brl"), 6_000 - amountOf.BR);
+    await assertLedgerBalanced(setup.stack);
+  });
+});
+
+describe("expiry", () => {
+  it("instructions that expire unpaid cancel the payment (janitor)", async () => {
+    const merchant = await createMerchant(setup.stack, "Expiry shop");
+    const payment = await create(merchant, "ID", {}, { expires_in: 1 });
+    const canceled = await waitFor(merchant, payment.id, (p) => p.status === "canceled", "canceled");
+    assert.equal(canceled.cancellation_reason, "expired");
+    assert.equal(canceled.next_action, null);
+    assert.equal(canceled.amount_received, 0);
+    assert.equal(canceled.attempts[0].status, "expired");
+  });
+
+  it("a transfer after expiry is owed back; the payment stays canceled", async () => {
+    const merchant = await createMerchant(setup.stack, "Late shop");
+    const payment = await create(merchant, "MX", {}, { expires_in: 1 });
+    await waitFor(merchant, payment.id, (p) => p.status === "canceled", "canceled");
+    await transfer(payTo(payment), amountOf.MX);
+    const late = await waitFor(merchant, payment.id, (p) => p.amount_refund_due === amountOf.MX, "refund due");
+    assert.equal(late.status, "canceled");
+    assert.equal(late.cancellation_reason, "expired");
+    assert.equal(late.amount_received, 0);
+    assert.equal(await pendingBalance(merchant, "mxn"), 0);
+    assert.equal(await refundsDue(merchant, "mxn"), amountOf.MX);
+    await assertLedgerBalanced(setup.stack);
+  });
+
+  it("a transfer whose notification was lost is found by the janitor's inquiry at expiry", async () => {
+    const merchant = await createMerchant(setup.stack, "Lost notification shop");
+    const payment = await create(merchant, "BR", {}, { expires_in: 2 });
+    const sent = await transfer(payTo(payment), amountOf.BR, { drop_notification: true });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal((await get(merchant, `/v1/payments/${payment.id}`)).body.status, "requires_action", "nothing heard yet");
+    const paid = await waitFor(merchant, payment.id, (p) => p.status !== "requires_action", "resolved at expiry");
+    assert.equal(paid.status, "succeeded", "found by inquiry, never assumed absent");
+    assert.equal(paid.amount_received, amountOf.BR);
+    assert.equal(await postingsFor(sent.transfer_id), 1);
+    assert.equal(await pendingBalance(merchant, "brl"), amountOf.BR);
+    await assertLedgerBalanced(setup.stack);
+  });
+});
+
+describe("cancel", () => {
+  it("a canceled payment's instructions take no more money: a transfer is owed back", async () => {
+    const merchant = await createMerchant(setup.stack, "Cancel shop");
+    const payment = await create(merchant, "ID");
+    const canceled = await call(setup.stack.url, "POST", `/v1/payments/${payment.id}/cancel`, { key: merchant.secret, body: { cancellation_reason: "abandoned" } });
+    assert.equal(canceled.status, 200, canceled.text);
+    assert.equal(canceled.body.status, "canceled");
+    await transfer(payTo(payment), amountOf.ID);
+    const after = await waitFor(merchant, payment.id, (p) => p.amount_refund_due === amountOf.ID, "refund due");
+    assert.equal(after.status, "canceled");
+    assert.equal(await pendingBalance(merchant, "idr"), 0);
+    await assertLedgerBalanced(setup.stack);
+  });
+});
+
+describe("bad input", () => {
+  it("answers 400 naming the field and writes nothing", async () => {
+    const merchant = await createMerchant(setup.stack, "Bad input shop");
+    const cases: [string, unknown, string, string?][] = [
+      ["unsupported country", body("ID", {}, { country: "FR" }), "payment_method_data.bank_transfer.country", "country_unsupported"],
+      ["malformed country", body("ID", {}, { country: "IDN" }), "payment_method_data.bank_transfer.country"],
+      ["missing country", { ...body("ID"), payment_method_data: { type: "bank_transfer", bank_transfer: {} } }, "payment_method_data.bank_transfer.country"],
+      ["currency mismatch", body("ID", { currency: "usd" }), "currency", "currency_mismatch"],
+      ["currency of another country", body("MX", { currency: "brl" }), "currency", "currency_mismatch"],
+      ["unknown bank", body("ID", {}, { bank: "nobank" }), "payment_method_data.bank_transfer.bank", "bank_unsupported"],
+      ["expiry of 0 s", body("ID", {}, { expires_in: 0 }), "payment_method_data.bank_transfer.expires_in"],
+      ["unknown policy", body("ID", { amount_mismatch_policy: "keep" }), "amount_mismatch_policy"],
+      ["without confirm", body("ID", { confirm: false }), "confirm", "confirmation_required"],
+      ["without details", { ...body("ID"), payment_method_data: { type: "bank_transfer" } }, "payment_method_data.bank_transfer", "parameter_missing"],
+      ["card type without card", { ...body("ID"), payment_method_data: { type: "card" } }, "payment_method_data.card", "parameter_missing"],
+    ];
+    for (const [name, request, param, code] of cases) {
+      const response = await call(setup.stack.url, "POST", "/v1/payments", { key: merchant.secret, body: request });
+      assert.equal(response.status, 400, `${name}: ${response.text}`);
+      assert.equal(response.body.error.param, param, `${name}: ${response.text}`);
+      if (code) assert.equal(response.body.error.code, code, name);
+    }
+    const listed = await get(merchant, "/v1/payments");
+    assert.equal(listed.body.data.length, 0, "nothing written");
+    const events = await get(merchant, "/v1/events");
+    assert.equal(events.body.data.length, 0, "no event");
+    const collections: any = await (await fetch(`${setup.stack.sandboxes.sandboxbank.url}/collections`)).json();
+    assert.ok(!collections.collections.some((c: any) => c.amount === amountOf.ID && c.currency === "USD"), "nothing opened at the bank");
+  });
+});
