@@ -244,3 +244,33 @@ export const VaultRotateBody = Type.Object(
 );
 
 export type SchemaOf<T extends TSchema> = Static<T>;
+
+export const DisputeEvidenceBody = Type.Object(
+  {
+    product_description: Type.Optional(Text({ maxLength: 20_000 })),
+    customer_name: Type.Optional(Text({ maxLength: 5_000 })),
+    customer_email_address: Type.Optional(Text({ maxLength: 5_000 })),
+    customer_communication: Type.Optional(Text({ maxLength: 20_000 })),
+    billing_address: Type.Optional(Text({ maxLength: 5_000 })),
+    shipping_address: Type.Optional(Text({ maxLength: 5_000 })),
+    shipping_carrier: Type.Optional(Text({ maxLength: 5_000 })),
+    shipping_tracking_number: Type.Optional(Text({ maxLength: 5_000 })),
+    shipping_date: Type.Optional(Text({ maxLength: 5_000 })),
+    service_date: Type.Optional(Text({ maxLength: 5_000 })),
+    refund_policy: Type.Optional(Text({ maxLength: 20_000 })),
+    cancellation_policy: Type.Optional(Text({ maxLength: 20_000 })),
+    duplicate_charge_explanation: Type.Optional(Text({ maxLength: 20_000 })),
+    uncategorized_text: Type.Optional(Text({ maxLength: 20_000 })),
+    submit: Type.Optional(Type.Boolean({ description: "true: send the evidence (representment); otherwise it is only saved." })),
+  },
+  { additionalProperties: false },
+);
+
+export const DisputeListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: "^[0-9]{1,3}$" })),
+    starting_after: Type.Optional(Id),
+    payment: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);

@@ -88,7 +88,32 @@ export type ChannelNotification =
       type: "authorization.approved" | "authorization.declined" | "authorization.failed";
       captured: boolean;
       decline?: UnifiedDecline;
+    }
+  | {
+      verified: true;
+      /** Our attempt reference the disputed payment was captured under. */
+      reference: string;
+      type: "dispute";
+      dispute: ChannelDispute;
     };
+
+/** A card dispute as the channel reports it (the whole current state, not a delta). */
+export interface ChannelDispute {
+  /** The channel's id of the dispute. */
+  id: string;
+  /** The scheme's reason code (Visa "10.4", Mastercard "4837", ...). */
+  reason_code: string;
+  /** visa, mastercard, amex, discover, ... (as named by `methods/card`). */
+  network: string;
+  /** Minor units of `currency`. */
+  amount: number;
+  currency: string;
+  stage: "chargeback" | "pre_arbitration" | "arbitration";
+  /** open: awaiting the merchant's response; won/lost: the stage was decided. */
+  status: "open" | "won" | "lost";
+  /** Increases with every change at the channel: older or repeated notices are recognisable. */
+  sequence: number;
+}
 
 export interface Connector {
   readonly name: string;

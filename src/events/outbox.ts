@@ -18,6 +18,9 @@ export const eventTypes = [
   "refund.failed",
   "channel.degraded",
   "channel.recovered",
+  "dispute.created",
+  "dispute.updated",
+  "dispute.closed",
 ] as const;
 
 export type EventType = (typeof eventTypes)[number];

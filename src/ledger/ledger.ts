@@ -15,7 +15,9 @@ export type AccountPurpose =
   /** Settled funds a merchant may pay out (liability, credit-normal). */
   | "merchant_available"
   /** Money received from customers that must go back to them (bank transfers: wrong amount, too late) (liability, credit-normal). */
-  | "customer_refunds_due";
+  | "customer_refunds_due"
+  /** Fees the platform earned (dispute fees) (revenue, credit-normal). */
+  | "platform_fees";
 
 export const accountFlags = {
   none: 0,
@@ -27,6 +29,7 @@ const purposeFlags: Record<AccountPurpose, number> = {
   merchant_pending: accountFlags.none,
   merchant_available: accountFlags.debits_must_not_exceed_credits,
   customer_refunds_due: accountFlags.none,
+  platform_fees: accountFlags.none,
 };
 
 export interface AccountRef {
@@ -40,7 +43,8 @@ export function accountId(ref: AccountRef): string {
   return `acct_${ref.owner}_${ref.purpose}_${ref.currency}`;
 }
 
-export type TransferCode = "authorization" | "capture" | "void" | "refund" | "refund_failed" | "authorization_expired" | "refund_due";
+export type TransferCode = "authorization" | "capture" | "void" | "refund" | "refund_failed" | "authorization_expired" | "refund_due"
+  | "dispute" | "dispute_reversal" | "dispute_fee";
 
 export interface Balance {
   debits_pending: bigint;

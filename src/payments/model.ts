@@ -89,6 +89,8 @@ export interface PaymentRecord {
   /** "card", "bank_transfer", or null for payments made before methods were recorded. */
   method_type?: string | null;
   bank_transfer?: BankTransferFields;
+  /** Currently debited for open or lost disputes (written only by disputes). */
+  amount_disputed?: number;
 }
 
 export interface AttemptRecord {
@@ -151,6 +153,7 @@ export function paymentFromRow(row: Raw): PaymentRecord {
     created_ms: toSafeNumber(row.created_ms),
     method_type: (row.method_type as string | null | undefined) ?? null,
     bank_transfer: row.method_type === "bank_transfer" ? bankTransferFromRow(row) : undefined,
+    amount_disputed: toSafeNumber(row.amount_disputed ?? 0),
   };
 }
 
@@ -275,6 +278,7 @@ export function paymentView(payment: PaymentRecord, card: CardDetails | undefine
     amount_capturable: payment.amount_capturable,
     amount_received: payment.amount_received,
     amount_refunded: payment.amount_refunded,
+    amount_disputed: payment.amount_disputed ?? 0,
     currency: payment.currency.toLowerCase(),
     capture_method: payment.capture_method,
     payment_method_details: card

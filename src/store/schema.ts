@@ -292,6 +292,36 @@ const migrations: string[] = [
   );
   CREATE INDEX bank_transfers_received_payment ON bank_transfers_received (payment_id);
   `,
+  // Card disputes: one row per dispute the channel reported (its id is the key, so a repeated
+  // notification finds the row); what is currently debited from the merchant for it, and the
+  // channel's sequence number of the last state applied.
+  `
+  CREATE TABLE disputes (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    payment_id TEXT NOT NULL REFERENCES payments(id),
+    attempt_id TEXT NOT NULL REFERENCES attempts(id),
+    channel TEXT NOT NULL,
+    channel_dispute_id TEXT NOT NULL,
+    amount {big} NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    reason_code TEXT NOT NULL,
+    network TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    status TEXT NOT NULL,
+    evidence_due_ms {big} NOT NULL,
+    evidence TEXT,
+    fee {big} NOT NULL,
+    amount_debited {big} NOT NULL CHECK (amount_debited >= 0),
+    channel_sequence {big} NOT NULL,
+    created_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL,
+    UNIQUE (channel, channel_dispute_id)
+  );
+  CREATE INDEX disputes_merchant ON disputes (merchant_id, id);
+  CREATE INDEX disputes_payment ON disputes (payment_id);
+  ALTER TABLE payments ADD COLUMN amount_disputed {big} NOT NULL DEFAULT 0;
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {

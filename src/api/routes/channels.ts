@@ -4,6 +4,7 @@ import { notFound } from "../../errors.ts";
 import { attemptFromRow } from "../../payments/model.ts";
 import { resolveAttemptByInquiry } from "../../payments/resolve.ts";
 import { handleCollectionNotification } from "../../methods/bank-transfer/flow.ts";
+import { applyDisputeNotice } from "../../payments/disputes.ts";
 import type { ApiDeps } from "../deps.ts";
 import { sendFailure, sendResult } from "../reply.ts";
 
@@ -34,6 +35,11 @@ export function channelNotificationRoutes(app: FastifyInstance, { ctx }: ApiDeps
       const notice = connector.parseNotification(request.headers, request.rawBody ?? "");
       if (!notice.verified) {
         return sendFailure(reply, { status: 400, type: "invalid_request_error", code: "signature_invalid", message: `Notification rejected: ${notice.reason}` });
+      }
+      if (notice.type === "dispute") {
+        // A dispute carries its whole state at the channel, signed and sequenced: applied idempotently.
+        await applyDisputeNotice(ctx, connector.name, notice.reference, notice.dispute);
+        return { received: true };
       }
       const row = await ctx.db.get<Record<string, unknown>>("SELECT * FROM attempts WHERE id = ? AND channel = ?", [notice.reference, connector.name]);
       if (row) await resolveAttemptByInquiry(ctx, attemptFromRow(row));

@@ -1,7 +1,7 @@
 // globalpay's wire format and the conversions between it and the connector contract.
 // globalpay counts amounts in ISO 4217 minor units with alphabetic currency codes.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { AuthorizeOutcome, AuthorizeRequest, ChannelNotification, ChannelRecord, MoneyCallOutcome } from "../contract.ts";
+import type { AuthorizeOutcome, AuthorizeRequest, ChannelDispute, ChannelNotification, ChannelRecord, MoneyCallOutcome } from "../contract.ts";
 import { corridorDecline, normalizeDecline, type UnifiedDecline } from "../declines.ts";
 import type { TransportResult } from "../transport.ts";
 
@@ -277,6 +277,10 @@ export function parseGlobalPayNotification(
   const problem = signatureProblem(headerValue(headers, SIGNATURE_HEADER), raw_body, secret, now_seconds);
   if (problem) return { verified: false, reason: problem };
   const event = parseJson(raw_body);
+  if (event?.type === "dispute.opened" || event?.type === "dispute.updated") {
+    const dispute = parseDispute(asObject(event.data));
+    return dispute ? { verified: true, reference: dispute.reference, type: "dispute", dispute: dispute.dispute } : { verified: false, reason: "malformed globalpay dispute event" };
+  }
   const authorization = event?.type === "authorization.updated" ? parseAuthorization(asObject(event.data)) : undefined;
   if (!authorization) return { verified: false, reason: "unrecognised globalpay event" };
   return notificationOf(authorization);
@@ -297,4 +301,23 @@ function notificationOf(authorization: GpAuthorization): ChannelNotification {
     case "CANCELLED":
       return { verified: false, reason: `globalpay event carries no final authorization outcome (${authorization.status})` };
   }
+}
+
+const disputeStages = { CHARGEBACK: "chargeback", PRE_ARBITRATION: "pre_arbitration", ARBITRATION: "arbitration" } as const;
+const disputeStatuses = { OPEN: "open", WON: "won", LOST: "lost" } as const;
+
+/** A globalpay dispute (`data` of dispute.opened / dispute.updated) → the contract's dispute. */
+export function parseDispute(json: Json | undefined): { reference: string; dispute: ChannelDispute } | undefined {
+  const amount = parseAmount(json?.amount);
+  const stage = oneOf(Object.keys(disputeStages) as (keyof typeof disputeStages)[], json?.stage);
+  const status = oneOf(Object.keys(disputeStatuses) as (keyof typeof disputeStatuses)[], json?.status);
+  if (!json || !amount || amount.value <= 0 || !stage || !status || !isCount(json.sequence)) return undefined;
+  if (typeof json.id !== "string" || typeof json.merchant_reference !== "string" || typeof json.reason_code !== "string" || typeof json.network !== "string") return undefined;
+  return {
+    reference: json.merchant_reference,
+    dispute: {
+      id: json.id, reason_code: json.reason_code, network: json.network.toLowerCase(), amount: amount.value, currency: amount.currency.toUpperCase(),
+      stage: disputeStages[stage], status: disputeStatuses[status], sequence: json.sequence,
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { BoundedStore } from "../bounded-store.ts";
 import { cardScenario, isExpiryPast, type CardScenario } from "../test-cards.ts";
 import type { GpOperation, GpOperationType, GpRecord, GpRefusal, GpStatus } from "./records.ts";
 import { refundedValue } from "./records.ts";
+import { networkOfPan } from "./chargebacks.ts";
 import type { AuthorizationInput, OperationInput } from "./validation.ts";
 
 export type OperationResult = { kind: "done"; operation: GpOperation } | { kind: "not_found" } | { kind: "conflict"; message: string };
@@ -96,6 +97,7 @@ export class GlobalPayChannel {
       captured_value: 0,
       auto_capture: input.auto_capture,
       return_url: input.return_url,
+      network: networkOfPan(input.pan),
       operations: [],
       created_at: now,
       updated_at: now,

@@ -6,6 +6,7 @@
 //   GET  /v2/records                              every record (reconciliation)
 //   GET  /3ds/{id}, POST /3ds/{id}/complete, POST /3ds/{id}/fail   hosted 3-D Secure challenge
 //   GET|PUT|DELETE /_sandbox/faults               fault mode (see ../faults.ts)
+//   /_sandbox/chargebacks…                        test-only chargebacks (see ./chargebacks.ts)
 import { randomUUID } from "node:crypto";
 import { DEFAULT_RECORD_CAPACITY } from "../bounded-store.ts";
 import { FaultInjector, withFaults, type ChannelFaultProfile } from "../faults.ts";
@@ -13,6 +14,7 @@ import { deliverNotification, signPayload } from "../notifier.ts";
 import { defaultSlowResponseMs } from "../test-cards.ts";
 import { delay, jsonResponse, type SandboxHandler, type SandboxOptions, type SandboxRequest, type SandboxResponse } from "../types.ts";
 import { challengePage } from "./challenge-page.ts";
+import { GlobalPayChargebacks, disputeView, type ChargebackResult, type GpDispute } from "./chargebacks.ts";
 import { GlobalPayChannel, type OperationResult } from "./channel.ts";
 import { recordView, type GpRecord } from "./records.ts";
 import { parseAuthorization, parseOperation } from "./validation.ts";
@@ -51,7 +53,12 @@ export function createGlobalPayHandler(options: SandboxOptions = {}, faults?: Fa
   const config = globalPayConfig(options);
   const injector = faults ?? new FaultInjector(config.slow_response_ms, options.faults);
   const channel = new GlobalPayChannel(options.record_capacity ?? DEFAULT_RECORD_CAPACITY, (id) => `${config.public_url}/3ds/${id}`);
-  return withFaults((request) => route(channel, config, injector, request), injector, globalPayFaultProfile);
+  const chargebacks = new GlobalPayChargebacks();
+  return withFaults(
+    async (request) => (request.path.startsWith("/_sandbox/chargebacks") ? chargebackRoute(channel, chargebacks, config, request) : route(channel, config, injector, request)),
+    injector,
+    globalPayFaultProfile,
+  );
 }
 
 async function route(channel: GlobalPayChannel, config: GlobalPayConfig, faults: FaultInjector, request: SandboxRequest): Promise<SandboxResponse> {
@@ -136,4 +143,58 @@ function notify(config: GlobalPayConfig, faults: FaultInjector, record: GpRecord
   const signature = signPayload(config.notification_secret, body);
   const url = config.notify_url;
   faults.deliver(() => void deliverNotification({ url, body, signature_header: GLOBALPAY_SIGNATURE_HEADER, signature }));
+}
+
+// ---- test-only chargebacks ----
+
+const chargebackPath = /^\/_sandbox\/chargebacks\/([^/]+)(?:\/(decide|escalate|renotify))?$/;
+
+function jsonBody(body: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body || "{}");
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function chargebackResponse(config: GlobalPayConfig, result: ChargebackResult, status: number): SandboxResponse {
+  if (!result.ok) return errorResponse(result.status, result.code, result.message);
+  notifyDispute(config, result.dispute);
+  return jsonResponse(status, disputeView(result.dispute));
+}
+
+function chargebackRoute(channel: GlobalPayChannel, chargebacks: GlobalPayChargebacks, config: GlobalPayConfig, request: SandboxRequest): SandboxResponse {
+  const { method, path } = request;
+  const body = method === "POST" ? jsonBody(request.body) : {};
+  if (!body) return errorResponse(400, "INVALID_REQUEST", "malformed JSON body");
+  if (method === "POST" && path === "/_sandbox/chargebacks") {
+    const reference = typeof body.merchant_reference === "string" ? body.merchant_reference : "";
+    return chargebackResponse(config, chargebacks.open(channel.findByReference(reference), body), 201);
+  }
+  const match = chargebackPath.exec(path);
+  if (!match) return errorResponse(404, "NOT_FOUND", `no route for ${method} ${path}`);
+  const [, id, action] = match;
+  if (method === "GET" && !action) {
+    const dispute = chargebacks.find(id);
+    return dispute ? jsonResponse(200, disputeView(dispute)) : errorResponse(404, "NOT_FOUND", "no such chargeback");
+  }
+  if (method !== "POST" || !action) return errorResponse(405, "METHOD_NOT_ALLOWED", "use POST to act");
+  if (action === "decide") return chargebackResponse(config, chargebacks.decide(id, body.outcome), 200);
+  if (action === "escalate") return chargebackResponse(config, chargebacks.escalate(id), 200);
+  const dispute = chargebacks.find(id);
+  return chargebackResponse(config, dispute ? { ok: true, dispute } : { ok: false, status: 404, code: "NOT_FOUND", message: "no such chargeback" }, 200);
+}
+
+/** Every change of a chargeback is notified with its whole current state. */
+function notifyDispute(config: GlobalPayConfig, dispute: GpDispute): void {
+  if (!config.notify_url) return;
+  const body = JSON.stringify({
+    id: `gp_evt_${randomUUID().replaceAll("-", "")}`,
+    type: dispute.sequence === 1 ? "dispute.opened" : "dispute.updated",
+    created: Math.floor(Date.now() / 1000),
+    data: disputeView(dispute),
+  });
+  const signature = signPayload(config.notification_secret, body);
+  void deliverNotification({ url: config.notify_url, body, signature_header: GLOBALPAY_SIGNATURE_HEADER, signature });
 }

@@ -38,6 +38,8 @@ export interface GpRecord {
   refusal?: GpRefusal;
   error?: { code: string; message: string };
   challenge_url?: string;
+  /** The card network (by the PAN's leading digits): what a chargeback is raised under. */
+  network?: string;
   operations: GpOperation[];
   created_at: string;
   updated_at: string;
