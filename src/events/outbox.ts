@@ -3,6 +3,7 @@
 // The webhook worker fans events out to endpoints and delivers them.
 import { newId } from "../ids.ts";
 import type { Queryable, Tx } from "../store/db.ts";
+import { listPage, type PageRequest } from "../store/page.ts";
 
 export const eventTypes = [
   "payment.created",
@@ -64,21 +65,10 @@ export function eventView(row: EventRow): CorridorEvent {
 export async function listEvents(
   db: Queryable,
   merchant_id: string,
-  page: { limit: number; starting_after?: string; type?: string },
+  page: PageRequest & { type?: string },
 ): Promise<{ data: CorridorEvent[]; has_more: boolean }> {
-  const params: unknown[] = [merchant_id];
-  let where = "merchant_id = ?";
-  if (page.starting_after) {
-    where += " AND id < ?";
-    params.push(page.starting_after);
-  }
-  if (page.type) {
-    where += " AND type = ?";
-    params.push(page.type);
-  }
-  params.push(page.limit + 1);
-  const rows = await db.all<EventRow>(`SELECT id, type, data, created_ms FROM events WHERE ${where} ORDER BY id DESC LIMIT ?`, params);
-  return { data: rows.slice(0, page.limit).map(eventView), has_more: rows.length > page.limit };
+  const { rows, has_more } = await listPage(db, "events", { merchant_id, type: page.type }, page);
+  return { data: rows.map((row) => eventView(row as unknown as EventRow)), has_more };
 }
 
 export async function findEvent(db: Queryable, merchant_id: string, id: string): Promise<CorridorEvent | undefined> {

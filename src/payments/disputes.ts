@@ -14,6 +14,7 @@ import { findCurrency } from "../money/currency.ts";
 import { toSafeNumber, type Queryable, type Tx } from "../store/db.ts";
 import type { PaymentsContext } from "./context.ts";
 import { lockPayment } from "./model.ts";
+import { listPage, type PageRequest } from "../store/page.ts";
 
 export type DisputeStage = "chargeback" | "representment" | "pre_arbitration" | "arbitration";
 export type DisputeStatus = "needs_response" | "under_review" | "won" | "lost";
@@ -127,20 +128,9 @@ export async function loadDispute(db: Queryable, merchant_id: string, id: string
   return row ? disputeFromRow(row) : undefined;
 }
 
-export async function listDisputes(db: Queryable, merchant_id: string, page: { limit: number; starting_after?: string; payment?: string }) {
-  const params: unknown[] = [merchant_id];
-  let where = "merchant_id = ?";
-  if (page.payment) {
-    where += " AND payment_id = ?";
-    params.push(page.payment);
-  }
-  if (page.starting_after) {
-    where += " AND id < ?";
-    params.push(page.starting_after);
-  }
-  params.push(page.limit + 1);
-  const rows = await db.all<Record<string, unknown>>(`SELECT * FROM disputes WHERE ${where} ORDER BY id DESC LIMIT ?`, params);
-  return { data: rows.slice(0, page.limit).map((row) => disputeView(disputeFromRow(row))), has_more: rows.length > page.limit };
+export async function listDisputes(db: Queryable, merchant_id: string, page: PageRequest & { payment?: string }) {
+  const { rows, has_more } = await listPage(db, "disputes", { merchant_id, payment_id: page.payment }, page);
+  return { data: rows.map((row) => disputeView(disputeFromRow(row))), has_more };
 }
 
 // ---- ledger ----

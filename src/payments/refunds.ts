@@ -10,6 +10,7 @@ import { toSafeNumber, type Queryable, type Tx } from "../store/db.ts";
 import { safetyNetInquiryMs, type PaymentsContext } from "./context.ts";
 import { loadAttempts, loadPayment, lockPayment, savePayment } from "./model.ts";
 import { pendRefund, settleRefund } from "./postings.ts";
+import { listPage, type PageRequest } from "../store/page.ts";
 
 export type RefundStatus = "pending" | "succeeded" | "failed";
 
@@ -161,19 +162,8 @@ export async function createRefund(
   return ok(refundView((await loadRefund(ctx.db, merchant_id, refund.id))!));
 }
 
-export async function listRefunds(db: Queryable, merchant_id: string, page: { limit: number; starting_after?: string; payment?: string }) {
-  const params: unknown[] = [merchant_id];
-  let where = "merchant_id = ?";
-  if (page.payment) {
-    where += " AND payment_id = ?";
-    params.push(page.payment);
-  }
-  if (page.starting_after) {
-    where += " AND id < ?";
-    params.push(page.starting_after);
-  }
-  params.push(page.limit + 1);
-  const rows = await db.all<Record<string, unknown>>(`SELECT * FROM refunds WHERE ${where} ORDER BY id DESC LIMIT ?`, params);
-  return { data: rows.slice(0, page.limit).map((row) => refundView(refundFromRow(row))), has_more: rows.length > page.limit };
+export async function listRefunds(db: Queryable, merchant_id: string, page: PageRequest & { payment?: string }) {
+  const { rows, has_more } = await listPage(db, "refunds", { merchant_id, payment_id: page.payment }, page);
+  return { data: rows.map((row) => refundView(refundFromRow(row))), has_more };
 }
 

@@ -6,6 +6,7 @@ import { loadPayment, paymentFromRow, readPaymentView, type PaymentView } from "
 import { cancelPayment, capturePayment } from "../../payments/operations.ts";
 import { resolveAttemptByInquiry } from "../../payments/resolve.ts";
 import { attemptFromRow } from "../../payments/model.ts";
+import { listPage } from "../../store/page.ts";
 import type { ApiDeps } from "../deps.ts";
 import { pageLimit, sendFailure, sendResult } from "../reply.ts";
 import { CancelPaymentBody, CapturePaymentBody, ConfirmPaymentBody, CreatePaymentBody, IdParams, ListQuery } from "../schemas.ts";
@@ -34,16 +35,10 @@ export function paymentRoutes(app: FastifyInstance, { ctx }: ApiDeps): void {
     "/v1/payments",
     { schema: { tags, summary: "List payments, newest first", querystring: ListQuery } },
     async (request) => {
-      const limit = pageLimit(request.query.limit);
-      const params: unknown[] = [request.principal!.merchant.id];
-      let where = "merchant_id = ?";
-      if (request.query.starting_after) {
-        where += " AND id < ?";
-        params.push(request.query.starting_after);
-      }
-      const rows = await ctx.db.all<Record<string, unknown>>(`SELECT * FROM payments WHERE ${where} ORDER BY id DESC LIMIT ?`, [...params, limit + 1]);
-      const data = await Promise.all(rows.slice(0, limit).map((row) => readPaymentView(ctx.db, paymentFromRow(row))));
-      return { object: "list", url: "/v1/payments", data, has_more: rows.length > limit };
+      const page = { limit: pageLimit(request.query.limit), starting_after: request.query.starting_after };
+      const { rows, has_more } = await listPage(ctx.db, "payments", { merchant_id: request.principal!.merchant.id }, page);
+      const data = await Promise.all(rows.map((row) => readPaymentView(ctx.db, paymentFromRow(row))));
+      return { object: "list", url: "/v1/payments", data, has_more };
     },
   );
 
