@@ -21,7 +21,7 @@ import { observe } from "../routing/engine.ts";
 import { outcomeKindOf } from "../routing/stats.ts";
 
 /** After an attempt: go on to the next channel, or stop (with the payment as it now stands). */
-type Step = { next: "cascade" } | { next: "final"; view?: PaymentView };
+type Step = { next: "cascade"; attempt_id?: string } | { next: "final"; view?: PaymentView };
 
 export interface PlannedAttempt {
   channel: string;
@@ -209,7 +209,6 @@ export async function runAttempts(
   const attempts_max = Math.min(route.length, limits.attempts_per_payment_max);
   let attempt_id = first_attempt_id;
   for (let index = 0; index < attempts_max; index++) {
-    if (index > 0) attempt_id = await ctx.db.transaction((tx) => insertAttempt(ctx, tx, payment, route[index]));
     const connector = ctx.channels.require(route[index].channel);
     crashPoint("after_attempt_persisted");
     const started = performance.now();
@@ -223,14 +222,21 @@ export async function runAttempts(
     });
     const latency_ms = Math.round(performance.now() - started);
     crashPoint("after_channel_answered");
-    const step = await ctx.db.transaction((tx) =>
-      recordOutcome(ctx, tx, payment.id, attempt_id, outcome, latency_ms, index + 1 < attempts_max),
-    );
+    const nextPlan = index + 1 < attempts_max ? route[index + 1] : undefined;
+    const step = await ctx.db.transaction(async (tx): Promise<Step> => {
+      const recorded = await recordOutcome(ctx, tx, payment.id, attempt_id, outcome, latency_ms, nextPlan !== undefined);
+      // The next attempt is persisted in the same commit as this refusal: a process dying between
+      // them cannot leave a payment processing with no attempt for the janitor to ask about.
+      if (recorded.next === "cascade" && nextPlan) return { next: "cascade", attempt_id: await insertAttempt(ctx, tx, payment, nextPlan) };
+      return recorded;
+    });
     observeAuthorization(route[index].channel, card.brand, outcome, latency_ms);
     const kind = outcomeKindOf(outcome);
     if (kind) observe(ctx.routing.stats, { channel: route[index].channel, segment: plan.segment, kind });
     if (step.next === "final" && step.view) observePayment(step.view.status);
     if (step.next === "final") return step.view;
+    if (!step.attempt_id) return undefined;
+    attempt_id = step.attempt_id;
   }
   return undefined;
 }

@@ -48,11 +48,17 @@ async function crashRun(options: { point?: string; seed: number; servers: number
   const harness = new Harness();
   const secret = await prepare(harness, options.servers);
   const random = seededRandom(options.seed);
+  const started: Server[] = [];
+  const spawn = async (index: number, crash?: { point: string; after: number }) => {
+    const server = await harness.spawnServer(index, crash);
+    started.push(server);
+    return server;
+  };
   try {
     const crash = options.point ? { point: options.point, after: 2 + Math.floor(random() * 12) } : undefined;
-    const victim = await harness.spawnServer(0, crash);
+    const victim = await spawn(0, crash);
     const survivors: Server[] = [];
-    for (let i = 1; i < options.servers; i++) survivors.push(await harness.spawnServer(i));
+    for (let i = 1; i < options.servers; i++) survivors.push(await spawn(i));
     let victimDead = false;
     void victim.exited.then(() => (victimDead = true));
     if (!options.point) setTimeout(() => victim.child.kill("SIGKILL"), 300 + Math.floor(random() * 1200)).unref();
@@ -67,7 +73,7 @@ async function crashRun(options: { point?: string; seed: number; servers: number
     const code = await victim.exited;
     totals.runs++;
     if (code === null) totals.crashed++;
-    const restarted = await harness.spawnServer(0);
+    const restarted = await spawn(0);
     await sleep(idempotencyLeaseMs + 200);
     const findings = await checkInvariants(harness, restarted.url, secret, log);
     totals.requests += findings.requests;
@@ -77,12 +83,14 @@ async function crashRun(options: { point?: string; seed: number; servers: number
     totals.channel_records_compared += findings.channel_records_compared;
     totals.replayed_identically += findings.replayed_identically;
     totals.mismatches += findings.mismatches.length;
-    for (const server of [restarted, ...survivors]) {
-      server.child.kill("SIGTERM");
-      await server.exited;
-    }
     assert.deepEqual(findings.mismatches, [], `crash ${options.point ?? "at a random moment"} (seed ${options.seed})`);
   } finally {
+    // Every server this run started stops, whatever failed: a live child would keep the test
+    // process (and CI) waiting for ever.
+    for (const server of started) {
+      if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGKILL");
+      await server.exited;
+    }
     await harness.stop();
   }
 }
