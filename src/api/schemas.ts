@@ -51,9 +51,34 @@ export const BankTransferData = Type.Object(
   { additionalProperties: false },
 );
 
-/** Create accepts cards and bank transfers; `card` or `bank_transfer` as `type` says. */
+/** E-wallets (src/methods/wallet): the provider decides the flow (redirect, app push or QR). */
+export const WalletData = Type.Object(
+  {
+    provider: Type.String({ pattern: "^[a-z0-9_]{1,32}$", description: "gcash, dana, maya, ovo, shopeepay, grabpay, paypay, alipay_plus." }),
+    phone: Type.Optional(Type.String({ pattern: "^\\+?[0-9]{6,15}$", description: "The wallet's phone number (app-push wallets such as OVO)." })),
+  },
+  { additionalProperties: false },
+);
+
+/** Buy now, pay later through a provider (src/methods/bnpl). */
+export const BnplData = Type.Object(
+  {
+    provider: Type.String({ pattern: "^[a-z0-9_]{1,32}$", description: "sandbox." }),
+    installments: Type.Optional(Type.Integer({ minimum: 1, maximum: 24, description: "Number of installments (the provider's plans decide which are offered)." })),
+    customer_email: Type.Optional(Type.String({ maxLength: 254, pattern: "^[^@\\s\\u0000]+@[^@\\s\\u0000]+$", description: "The buyer's e-mail; the sandbox provider approves or denies by it." })),
+  },
+  { additionalProperties: false },
+);
+
+/** Create accepts cards, bank transfers, wallets and BNPL: the object named by `type`. */
 export const CreatePaymentMethodData = Type.Object(
-  { type: StringEnum(["card", "bank_transfer"] as const), card: Type.Optional(CardData), bank_transfer: Type.Optional(BankTransferData) },
+  {
+    type: StringEnum(["card", "bank_transfer", "wallet", "bnpl"] as const),
+    card: Type.Optional(CardData),
+    bank_transfer: Type.Optional(BankTransferData),
+    wallet: Type.Optional(WalletData),
+    bnpl: Type.Optional(BnplData),
+  },
   { additionalProperties: false },
 );
 
@@ -64,6 +89,9 @@ export const CreatePaymentBody = Type.Object(
     amount: Amount,
     currency: CurrencyCode,
     payment_method_data: Type.Optional(CreatePaymentMethodData),
+    mandate: Type.Optional(Type.String({
+      minLength: 1, maxLength: 64, pattern: "^[a-z]+_[0-9a-z]+$", description: "Direct debit: the mandate (md_...) to collect under, instead of payment_method_data.",
+    })),
     capture_method: Type.Optional(StringEnum(["automatic", "manual"] as const)),
     confirm: Type.Optional(Type.Boolean()),
     amount_mismatch_policy: Type.Optional(StringEnum(["reject", "accept_partial", "accept_and_refund_excess"] as const, {

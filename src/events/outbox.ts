@@ -22,6 +22,12 @@ export const eventTypes = [
   "dispute.created",
   "dispute.updated",
   "dispute.closed",
+  /** A direct debit that had succeeded came back (an R-transaction): the merchant's funds are reversed. */
+  "payment.returned",
+  "mandate.created",
+  "mandate.updated",
+  "mandate.revoked",
+  "mandate.lapsed",
 ] as const;
 
 export type EventType = (typeof eventTypes)[number];

@@ -7,6 +7,9 @@ import { cardExpired, checkCardNumber } from "../methods/card/card.ts";
 import { lookupBin } from "../methods/card/bins.ts";
 import { findCurrency } from "../money/currency.ts";
 import { createBankTransferPayment, type BankTransferInput } from "../methods/bank-transfer/flow.ts";
+import { createBnplPayment, type BnplInput } from "../methods/bnpl/flow.ts";
+import { createDirectDebitPayment } from "../methods/direct-debit/flow.ts";
+import { createWalletPayment, type WalletInput } from "../methods/wallet/flow.ts";
 import type { PaymentFactsV2 } from "../routing/conditions.ts";
 import { decide } from "../routing/engine.ts";
 import { estimateCost } from "../routing/fees.ts";
@@ -31,17 +34,23 @@ export interface PaymentMethodInput {
   card: CardInput;
 }
 
-/** What create accepts: a card, or a bank transfer (src/methods/bank-transfer). */
+const methodFamilies = ["card", "bank_transfer", "wallet", "bnpl"] as const;
+
+/** What create accepts: a card, a bank transfer, a wallet or BNPL (each family in src/methods/). */
 export interface CreatePaymentMethodInput {
-  type: "card" | "bank_transfer";
+  type: (typeof methodFamilies)[number];
   card?: CardInput;
   bank_transfer?: BankTransferInput["bank_transfer"];
+  wallet?: WalletInput["wallet"];
+  bnpl?: BnplInput["bnpl"];
 }
 
 export interface CreatePaymentInput {
   amount: number;
   currency: string;
   payment_method_data?: CreatePaymentMethodInput;
+  /** Direct debit: collect under this mandate (src/methods/direct-debit). */
+  mandate?: string;
   amount_mismatch_policy?: AmountMismatchPolicy;
   capture_method?: "automatic" | "manual";
   confirm?: boolean;
@@ -154,13 +163,36 @@ export async function createPayment(
     if (existing) return ok(await readPaymentView(ctx.db, paymentFromRow(existing)));
   }
   const method = input.payment_method_data;
-  if (method?.type === "bank_transfer") {
-    if (method.card) return invalid("payment_method_data.card", "parameter_unknown", "Received unknown parameter: payment_method_data.card (the type is bank_transfer).");
-    if (!method.bank_transfer) return invalid("payment_method_data.bank_transfer", "parameter_missing", "Missing required parameter: payment_method_data.bank_transfer.");
-    return createBankTransferPayment(ctx, merchant_id, { ...input, payment_method_data: { type: "bank_transfer", bank_transfer: method.bank_transfer } }, idempotency_key);
+  if (input.mandate !== undefined) {
+    if (method) return invalid("payment_method_data", "parameter_unknown", "A direct debit is collected under its mandate: send mandate or payment_method_data, not both.");
+    if (input.amount_mismatch_policy) return invalid("amount_mismatch_policy", "parameter_unknown", "amount_mismatch_policy applies to bank transfers only.");
+    return createDirectDebitPayment(ctx, merchant_id, { ...input, mandate: input.mandate }, idempotency_key);
   }
-  if (method && !method.card) return invalid("payment_method_data.card", "parameter_missing", "Missing required parameter: payment_method_data.card.");
-  if (method?.bank_transfer) return invalid("payment_method_data.bank_transfer", "parameter_unknown", "Received unknown parameter: payment_method_data.bank_transfer (the type is card).");
+  if (method) {
+    // Exactly the object named by `type`, and no other family's.
+    for (const family of methodFamilies) {
+      if (family !== method.type && method[family] !== undefined) {
+        return invalid(`payment_method_data.${family}`, "parameter_unknown", `Received unknown parameter: payment_method_data.${family} (the type is ${method.type}).`);
+      }
+    }
+    if (method[method.type] === undefined) {
+      return invalid(`payment_method_data.${method.type}`, "parameter_missing", `Missing required parameter: payment_method_data.${method.type}.`);
+    }
+    if (input.amount_mismatch_policy && method.type !== "bank_transfer") {
+      return invalid("amount_mismatch_policy", "parameter_unknown", "amount_mismatch_policy applies to bank transfers only.");
+    }
+  }
+  switch (method?.type) {
+    case "bank_transfer":
+      return createBankTransferPayment(ctx, merchant_id, { ...input, payment_method_data: { type: "bank_transfer", bank_transfer: method.bank_transfer! } }, idempotency_key);
+    case "wallet":
+      return createWalletPayment(ctx, merchant_id, { ...input, payment_method_data: { type: "wallet", wallet: method.wallet! } }, idempotency_key);
+    case "bnpl":
+      return createBnplPayment(ctx, merchant_id, { ...input, payment_method_data: { type: "bnpl", bnpl: method.bnpl! } }, idempotency_key);
+    case "card":
+    case undefined:
+      break;
+  }
   if (input.amount_mismatch_policy) return invalid("amount_mismatch_policy", "parameter_unknown", "amount_mismatch_policy applies to bank transfers only.");
   const cardInput = method?.card;
   const currency = findCurrency(input.currency);

@@ -38,7 +38,9 @@ export interface LastError {
 
 export type NextAction =
   | { type: "redirect_to_url"; redirect_to_url: { url: string; return_url: string | null } }
-  | { type: "display_bank_transfer_instructions"; display_bank_transfer_instructions: BankTransferInstructions };
+  | { type: "display_bank_transfer_instructions"; display_bank_transfer_instructions: BankTransferInstructions }
+  /** Wallets paid by scanning: the payload to render as a QR code, and until when it can be paid. */
+  | { type: "display_qr_code"; display_qr_code: { data: string; expires_at: number } };
 
 /** What the customer needs to pay a bank transfer (see src/methods/bank-transfer). */
 export interface BankTransferInstructions {
@@ -91,6 +93,16 @@ export interface PaymentRecord {
   bank_transfer?: BankTransferFields;
   /** Currently debited for open or lost disputes (written only by disputes). */
   amount_disputed?: number;
+  /**
+   * What a wallet, BNPL or direct-debit payment shows of its method (the provider, the installment
+   * plan, the masked account); written by the family in src/methods/, shown as
+   * `payment_method_details[method_type]`.
+   */
+  method_details?: Record<string, unknown> | null;
+  /** When an open payment of an asynchronous family expires (bank transfers keep theirs in bank_transfer). */
+  expires_ms?: number | null;
+  /** Direct debit: the mandate the payment is collected under. */
+  mandate_id?: string | null;
 }
 
 export interface AttemptRecord {
@@ -154,6 +166,9 @@ export function paymentFromRow(row: Raw): PaymentRecord {
     method_type: (row.method_type as string | null | undefined) ?? null,
     bank_transfer: row.method_type === "bank_transfer" ? bankTransferFromRow(row) : undefined,
     amount_disputed: toSafeNumber(row.amount_disputed ?? 0),
+    method_details: parseJson<Record<string, unknown>>(row.method_details),
+    expires_ms: row.expires_ms === null || row.expires_ms === undefined ? null : toSafeNumber(row.expires_ms),
+    mandate_id: (row.mandate_id as string | null | undefined) ?? null,
   };
 }
 
@@ -285,7 +300,9 @@ export function paymentView(payment: PaymentRecord, card: CardDetails | undefine
       ? { type: "card", card }
       : payment.bank_transfer
         ? { type: "bank_transfer", bank_transfer: { country: payment.bank_transfer.instructions.country, bank: payment.bank_transfer.instructions.bank } }
-        : null,
+        : payment.method_type && payment.method_details
+          ? { type: payment.method_type, [payment.method_type]: payment.method_details }
+          : null,
     channel: payment.channel,
     attempts: attempts.map(attemptView),
     last_error: payment.last_error,
@@ -303,7 +320,10 @@ export function paymentView(payment: PaymentRecord, card: CardDetails | undefine
           amount_refund_due: payment.bank_transfer.amount_refund_due,
           expires_at: Math.floor(payment.bank_transfer.expires_ms / 1000),
         }
-      : {}),
+      : payment.expires_ms
+        ? { expires_at: Math.floor(payment.expires_ms / 1000) }
+        : {}),
+    ...(payment.mandate_id ? { mandate: payment.mandate_id } : {}),
   };
 }
 

@@ -322,6 +322,23 @@ const migrations: string[] = [
   CREATE INDEX disputes_payment ON disputes (payment_id);
   ALTER TABLE payments ADD COLUMN amount_disputed {big} NOT NULL DEFAULT 0;
   `,
+  // Method families beyond cards and bank transfers (wallets, BNPL, direct debit): what the family
+  // shows of the method (JSON: the wallet provider, the installment plan, the masked account), the
+  // mandate a debit was collected under, and open payments by expiry for every family.
+  `
+  ALTER TABLE payments ADD COLUMN method_details TEXT;
+  ALTER TABLE payments ADD COLUMN mandate_id TEXT;
+  CREATE INDEX payments_open_expiry ON payments (expires_ms) WHERE status IN ('requires_action', 'processing');
+  CREATE INDEX payments_mandate ON payments (mandate_id) WHERE mandate_id IS NOT NULL;
+  `,
+  // 7: e-wallets (src/methods/wallet) — reserved, filled in by that family.
+  `SELECT 1;`,
+  // 8: direct debit (src/methods/direct-debit) — reserved, filled in by that family.
+  `SELECT 1;`,
+  // 9: BNPL (src/methods/bnpl) — reserved, filled in by that family.
+  `SELECT 1;`,
+  // 10: refunds paid out to a bank account — reserved.
+  `SELECT 1;`,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {
