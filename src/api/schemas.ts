@@ -121,12 +121,28 @@ export const CancelPaymentBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Bank transfers are refunded by a payout to the customer's account (asynchronous; the refund stays pending until paid). */
+export const RefundDestinationData = Type.Object(
+  {
+    type: StringEnum(["bank_account"] as const),
+    account_holder_name: Text({ minLength: 1, maxLength: 140 }),
+    country: Type.String({ pattern: "^[A-Za-z]{2}$", description: "ID, MX or BR: the country of the payment." }),
+    account: Type.String({
+      minLength: 1, maxLength: 77, pattern: "^[A-Za-z0-9@.+_-]+$",
+      description: "ID: the bank account number (5 to 20 digits); MX: an 18-digit CLABE (valid check digit); BR: the payer's Pix key.",
+    }),
+    bank: Type.Optional(Type.String({ pattern: "^[a-z0-9_]{1,32}$", description: "ID: the bank code (bca, bni, bri, mandiri, permata)." })),
+  },
+  { additionalProperties: false, description: "Where a bank-transfer refund is paid out." },
+);
+
 export const CreateRefundBody = Type.Object(
   {
     payment: Id,
     amount: Type.Optional(Amount),
     reason: Type.Optional(StringEnum(["duplicate", "fraudulent", "requested_by_customer"] as const)),
     metadata: Type.Optional(Metadata),
+    destination: Type.Optional(RefundDestinationData),
   },
   { additionalProperties: false },
 );

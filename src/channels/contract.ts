@@ -179,3 +179,44 @@ export interface CollectionConnector {
   inquireCollection(reference: string): Promise<CollectionRecord | { unreachable: true; reason: string }>;
   parseNotification(headers: Record<string, string | string[] | undefined>, raw_body: string): CollectionNotification;
 }
+
+// Refunds on channels that are not card acquirers (wallets, BNPL providers, banks paying a refund
+// out to the customer's account): the one shape refunds see. Card connectors are adapted to it in
+// src/payments/refunds.ts.
+
+/** Where a refund is paid when the method cannot be paid back by itself (bank transfers, debits). */
+export interface RefundDestination {
+  type: "bank_account";
+  /** As shown (masked) and as the bank needs it; validated by the method family. */
+  account_holder_name: string;
+  country: string;
+  /** IBAN, CLABE, local account number, or a Pix key, per country. */
+  account: string;
+  bank?: string;
+}
+
+export type RefundCallOutcome =
+  | MoneyCallOutcome
+  /** Accepted and being paid out (asynchronous): the refund stays pending until the channel's record says. */
+  | { kind: "pending"; channel_reference: string };
+
+export type RefundRecordAtChannel =
+  | { found: false }
+  | { found: true; status: "pending" | "succeeded" | "failed"; failure_reason?: string };
+
+export interface RefundingChannel {
+  readonly name: string;
+  refund(input: {
+    /** The channel's reference of the payment (the attempt's channel_reference). */
+    channel_reference: string;
+    /** Our refund id: the channel's idempotency reference and our key to inquire by. */
+    reference: string;
+    /** Our attempt id the payment was made under. */
+    attempt_reference: string;
+    amount: number;
+    currency: string;
+    destination?: RefundDestination;
+  }): Promise<RefundCallOutcome>;
+  /** What the channel recorded for our refund reference. */
+  inquireRefund(input: { reference: string; attempt_reference: string; currency: string }): Promise<RefundRecordAtChannel | { unreachable: true; reason: string }>;
+}

@@ -1,3 +1,4 @@
+import type { RefundingChannel } from "../channels/contract.ts";
 import type { ChannelRegistry, CollectionRegistry } from "../channels/registry.ts";
 import type { FeeModel } from "../routing/fees.ts";
 import type { Random } from "../routing/random.ts";
@@ -39,6 +40,8 @@ export interface PaymentsContext {
   channels: ChannelRegistry;
   /** Collection channels (bank transfers), apart from card routing; absent: no bank transfers. */
   collections?: CollectionRegistry;
+  /** Channels that refund payments of other families (wallets, BNPL, bank payouts), by name. */
+  refund_channels?: Map<string, RefundingChannel>;
   routing: RoutingState;
   settings: PaymentSettings;
 }

@@ -2,13 +2,13 @@
 // ledger transfer and the payment's amount_refunded) in the same commit that creates the refund,
 // under the payment's row lock, so racing refunds can never exceed what was captured. The channel's
 // answer posts or voids the reservation; an unknown answer waits for the janitor.
-import type { MoneyCallOutcome } from "../channels/contract.ts";
+import type { Connector, RefundCallOutcome, RefundDestination, RefundingChannel, RefundRecordAtChannel } from "../channels/contract.ts";
 import { invalid, notFound, ok, unexpectedState, type Result } from "../errors.ts";
 import { recordEvent, type EventType } from "../events/outbox.ts";
 import { newId } from "../ids.ts";
 import { toSafeNumber, type Queryable, type Tx } from "../store/db.ts";
 import { safetyNetInquiryMs, type PaymentsContext } from "./context.ts";
-import { loadAttempts, loadPayment, lockPayment, savePayment } from "./model.ts";
+import { loadAttempts, loadPayment, lockPayment, savePayment, type PaymentRecord } from "./model.ts";
 import { pendRefund, settleRefund } from "./postings.ts";
 import { listPage, type PageRequest } from "../store/page.ts";
 
@@ -97,10 +97,48 @@ export async function settleRefundOutcome(tx: Tx, refund: RefundRecord, succeede
   await emitRefund(tx, refund, succeeded ? "refund.succeeded" : "refund.failed");
 }
 
+/** A card acquirer seen as a refunding channel: its refunds are in its record of the attempt. */
+function cardRefunds(connector: Connector): RefundingChannel {
+  return {
+    name: connector.name,
+    refund: (input) => connector.refund(input),
+    async inquireRefund({ reference, attempt_reference, currency }) {
+      const record = await connector.inquire(attempt_reference, currency);
+      if ("unreachable" in record) return record;
+      // The captured attempt itself must be there: not finding it is not an answer about the refund.
+      if (!record.found) return { unreachable: true, reason: `the channel has no record of attempt ${attempt_reference}` };
+      const atChannel = record.refunds.find((candidate) => candidate.reference === reference);
+      if (!atChannel) return { found: false };
+      return { found: true, status: atChannel.status === "succeeded" ? "succeeded" : "failed", failure_reason: atChannel.status === "succeeded" ? undefined : "declined" };
+    },
+  };
+}
+
+/** The channel that refunds payments made on `name`: a card acquirer, or a wallet, BNPL provider or bank. */
+export function refundingChannel(ctx: PaymentsContext, name: string): RefundingChannel | undefined {
+  const card = ctx.channels.get(name);
+  return card ? cardRefunds(card) : ctx.refund_channels?.get(name);
+}
+
+/** Books what the channel recorded for a refund; a refund still being paid out waits. */
+export async function applyRefundRecord(ctx: PaymentsContext, refund: RefundRecord, record: RefundRecordAtChannel): Promise<"done" | "retry_later"> {
+  if (record.found && record.status === "pending") return "retry_later";
+  await ctx.db.transaction((tx) =>
+    settleRefundOutcome(tx, refund, record.found && record.status === "succeeded", record.found ? (record.failure_reason ?? (record.status === "failed" ? "declined" : null)) : "channel_never_received"),
+  );
+  return "done";
+}
+
+/**
+ * How a payment of each family is refunded: to the card or wallet it came from, or (bank transfers,
+ * debits) paid out to a bank account. Families without a way back answer a value error.
+ */
+export type RefundRoute = { ok: true; destination?: RefundDestination } | { ok: false; error: Result<never> };
+
 export async function createRefund(
   ctx: PaymentsContext,
   merchant_id: string,
-  input: { payment: string; amount?: number; reason?: string; metadata?: Record<string, string> },
+  input: { payment: string; amount?: number; reason?: string; metadata?: Record<string, string>; destination?: RefundDestination },
   idempotency_key?: string,
 ): Promise<Result<RefundView>> {
   if (idempotency_key) {
@@ -110,12 +148,12 @@ export async function createRefund(
   }
   const payment = await loadPayment(ctx.db, merchant_id, input.payment);
   if (!payment) return notFound("payment", input.payment, "payment");
-  if (payment.method_type === "bank_transfer") {
-    // Paying a bank transfer back needs the customer's bank account: not supported yet.
-    return invalid("payment", "refund_requires_bank_account", "Refunding a bank transfer needs the customer's bank account, which this API does not take yet.");
-  }
   const attempt = (await loadAttempts(ctx.db, payment.id)).find((candidate) => candidate.status === "captured");
   if (payment.status !== "succeeded" || !attempt) return unexpectedState("payment", payment.status, "refund");
+  const route = await refundRoute(ctx, payment, input.destination);
+  if (!route.ok) return route.error;
+  const channel = refundingChannel(ctx, attempt.channel);
+  if (!channel) return invalid("payment", "refund_unsupported", `Payments made on ${attempt.channel} cannot be refunded through this API.`);
 
   const created = await ctx.db.transaction(async (tx) => {
     const locked = await lockPayment(tx, payment.id);
@@ -144,8 +182,9 @@ export async function createRefund(
   });
   if (!created.ok) return created;
   const refund = created.value;
-  const outcome: MoneyCallOutcome = await ctx.channels.require(attempt.channel).refund({
-    channel_reference: attempt.channel_reference!, reference: refund.id, amount: refund.amount, currency: refund.currency,
+  const outcome: RefundCallOutcome = await channel.refund({
+    channel_reference: attempt.channel_reference!, reference: refund.id, attempt_reference: attempt.id, amount: refund.amount, currency: refund.currency,
+    destination: route.destination,
   });
   await ctx.db.transaction(async (tx) => {
     switch (outcome.kind) {
@@ -154,6 +193,10 @@ export async function createRefund(
       case "declined":
       case "error":
         return settleRefundOutcome(tx, refund, false, outcome.decline.code);
+      case "pending":
+        // Being paid out: the janitor asks the channel until its record says succeeded or failed.
+        await tx.run("UPDATE refunds SET next_inquiry_ms = ? WHERE id = ?", [Date.now() + ctx.settings.unknown_inquiry_delay_ms, refund.id]);
+        return;
       case "unknown":
         await tx.run("UPDATE refunds SET next_inquiry_ms = ? WHERE id = ?", [Date.now() + ctx.settings.unknown_inquiry_delay_ms, refund.id]);
         return;
@@ -167,3 +210,15 @@ export async function listRefunds(db: Queryable, merchant_id: string, page: Page
   return { data: rows.map((row) => refundView(refundFromRow(row))), has_more };
 }
 
+
+/** Where a refund of `payment` goes. Cards, wallets and BNPL go back by themselves; bank transfers need the customer's account. */
+async function refundRoute(_ctx: PaymentsContext, payment: PaymentRecord, destination: RefundDestination | undefined): Promise<RefundRoute> {
+  const needsAccount = payment.method_type === "bank_transfer";
+  if (needsAccount && !destination) {
+    return { ok: false, error: invalid("destination", "refund_requires_bank_account", "Refunding a bank transfer pays the money out to the customer's bank account: send destination.") };
+  }
+  if (!needsAccount && destination) {
+    return { ok: false, error: invalid("destination", "parameter_unknown", "This payment is refunded to the method it was paid with; destination applies to bank transfers.") };
+  }
+  return { ok: true, destination };
+}

@@ -10,7 +10,7 @@ import type { PaymentsContext } from "./context.ts";
 import { attemptFromRow, loadAttempt, lockPayment, savePayment, type AttemptRecord } from "./model.ts";
 import { recordOperationFailure, recordOperationSuccess, type OperationKind } from "./operations.ts";
 import { postAuthorization, postRelease, postReversal, postSale } from "./postings.ts";
-import { loadRefundById, settleRefundOutcome } from "./refunds.ts";
+import { applyRefundRecord, loadRefundById, refundingChannel } from "./refunds.ts";
 
 /** What the channel says happened to an authorization attempt. */
 export type AttemptTruth =
@@ -180,11 +180,9 @@ export async function resolveRefundByInquiry(ctx: PaymentsContext, refund_id: st
   if (refund.status !== "pending") return "done";
   const attempt = await loadAttempt(ctx.db, refund.attempt_id);
   assert(attempt, `attempt of refund ${refund_id} exists`);
-  const record = await inquire(ctx.channels.require(attempt.channel), attempt.id, attempt.currency);
-  if (!record || !record.found) return "retry_later";
-  const atChannel = record.refunds.find((candidate) => candidate.reference === refund.id);
-  await ctx.db.transaction((tx) =>
-    settleRefundOutcome(tx, refund, atChannel?.status === "succeeded", atChannel ? (atChannel.status === "succeeded" ? null : "declined") : "channel_never_received"),
-  );
-  return "done";
+  const channel = refundingChannel(ctx, attempt.channel);
+  assert(channel, `a refunding channel ${attempt.channel} is configured`);
+  const record = await channel.inquireRefund({ reference: refund.id, attempt_reference: attempt.id, currency: attempt.currency });
+  if ("unreachable" in record) return "retry_later";
+  return applyRefundRecord(ctx, refund, record);
 }
