@@ -84,6 +84,8 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
       timeout_ms: config.channel_timeout_ms,
       notification_secret: setup.notification_secret ?? process.env.SANDBOXBANK_NOTIFICATION_SECRET ?? "sbank_sandbox_notification_secret",
     }))),
+    // Wallets, BNPL providers and bank payouts register here as they are constructed.
+    refund_channels: new Map(),
     routing: { stats: new RoutingStats({ channel_health: channelHealth }), random: Math.random, fees: defaultFeeModel },
     settings: {
       public_url: config.public_url,
