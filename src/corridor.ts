@@ -4,11 +4,17 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./api/app.ts";
 import { expireIdempotencyKeys } from "./api/idempotency.ts";
 import type { Config } from "./config.ts";
-import type { Connector } from "./channels/contract.ts";
+import type { Connector, DebitConnector } from "./channels/contract.ts";
 import { createGlobalPayConnector } from "./channels/globalpay/connector.ts";
 import { createLocalAcqConnector } from "./channels/localacq/connector.ts";
 import { ChannelRegistry, CollectionRegistry } from "./channels/registry.ts";
 import { createSandboxBankConnector } from "./channels/sandboxbank/connector.ts";
+import { createSandboxWalletConnector } from "./channels/sandboxwallet/connector.ts";
+import { WalletRegistry } from "./methods/wallet/registry.ts";
+import { createSandboxBnplConnector } from "./channels/sandboxbnpl/connector.ts";
+import { createSandboxBankDebitConnector } from "./channels/sandboxbank/debits.ts";
+import { createSandboxBankPayouts } from "./channels/sandboxbank/payouts.ts";
+import { refreshPlanAfterRefund } from "./methods/bnpl/settle.ts";
 import { defaultFeeModel } from "./routing/fees.ts";
 import { ChannelHealthTracker, withChannelHealth } from "./routing/health.ts";
 import { RoutingStats } from "./routing/stats.ts";
@@ -36,9 +42,26 @@ export interface CollectionSetup {
   notification_secret?: string;
 }
 
+/** A BNPL provider (merchants name it as payment_method_data.bnpl.provider). */
+export interface BnplSetup {
+  name: "sandboxbnpl";
+  transport: Transport & { close?(): Promise<void> };
+  notification_secret?: string;
+}
+
+/** An e-wallet channel (src/methods/wallet). */
+export interface WalletSetup {
+  name: "sandboxwallet";
+  transport: Transport & { close?(): Promise<void> };
+  /** The wallet's Ed25519 public key (base64 SPKI DER) its notifications are verified with. */
+  public_key?: string;
+}
+
 export interface CorridorOptions {
   channels: ChannelSetup[];
+  wallets?: WalletSetup[];
   collections?: CollectionSetup[];
+  bnpl?: BnplSetup[];
   /** Run the janitor and webhook delivery loops in this process (default true). */
   workers?: boolean;
   webhook_retry_schedule_ms?: readonly number[];
@@ -65,6 +88,15 @@ function connectorFor(setup: ChannelSetup, config: Config): Connector {
   }
 }
 
+function debitConnectorFor(collections: CollectionSetup[], config: Config): DebitConnector | undefined {
+  const bank = collections.find((setup) => setup.name === "sandboxbank");
+  return bank && createSandboxBankDebitConnector({
+    transport: bank.transport,
+    timeout_ms: config.channel_timeout_ms,
+    notification_secret: bank.notification_secret ?? process.env.SANDBOXBANK_NOTIFICATION_SECRET ?? "sbank_sandbox_notification_secret",
+  });
+}
+
 function vaultFor(config: Config): Vault {
   if (config.vault_keys) return new Vault(parseVaultKeys(config.vault_keys));
   if (!config.database_url.startsWith("sqlite:")) throw new Error("CORRIDOR_VAULT_KEYS is required with PostgreSQL (all API processes share it)");
@@ -84,8 +116,11 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
       timeout_ms: config.channel_timeout_ms,
       notification_secret: setup.notification_secret ?? process.env.SANDBOXBANK_NOTIFICATION_SECRET ?? "sbank_sandbox_notification_secret",
     }))),
+    refund_settled_hooks: new Map([["bnpl", refreshPlanAfterRefund]]),
     // Wallets, BNPL providers and bank payouts register here as they are constructed.
-    refund_channels: new Map(),
+    refund_channels: new Map((options.collections ?? []).map((setup) => [setup.name, createSandboxBankPayouts({ transport: setup.transport, timeout_ms: config.channel_timeout_ms })])),
+    // Direct debits go through the sandbox bank's transport, like its collections.
+    debits: debitConnectorFor(options.collections ?? [], config),
     routing: { stats: new RoutingStats({ channel_health: channelHealth }), random: Math.random, fees: defaultFeeModel },
     settings: {
       public_url: config.public_url,
@@ -95,6 +130,23 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
       authorization_validity_ms: config.authorization_validity_ms,
     },
   };
+  // BNPL providers: by the name merchants use, and as the channels that refund their payments.
+  ctx.bnpl = new Map((options.bnpl ?? []).map((setup) => {
+    const connector = createSandboxBnplConnector({
+      transport: setup.transport, timeout_ms: config.channel_timeout_ms,
+      notification_secret: setup.notification_secret ?? process.env.SANDBOXBNPL_NOTIFICATION_SECRET ?? "sbnpl_sandbox_notification_secret",
+    });
+    ctx.refund_channels!.set(connector.name, connector);
+    return [connector.provider, connector];
+  }));
+  // E-wallets: by channel name, and as the channels that refund their payments (to the wallet).
+  ctx.wallets = new WalletRegistry((options.wallets ?? []).map((setup) => {
+    const connector = createSandboxWalletConnector({
+      transport: setup.transport, timeout_ms: config.channel_timeout_ms, public_key: setup.public_key ?? process.env.SANDBOXWALLET_PUBLIC_KEY,
+    });
+    ctx.refund_channels!.set(connector.name, connector);
+    return connector;
+  }));
   const app = await buildApp({ config, ctx });
   const url = await app.listen({ port: config.port, host: config.host });
   const onError = (error: unknown) => app.log.error({ err: error }, "background worker failed");
@@ -121,6 +173,8 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
       await app.close();
       for (const setup of options.channels) await setup.transport.close?.();
       for (const setup of options.collections ?? []) await setup.transport.close?.();
+      for (const setup of options.wallets ?? []) await setup.transport.close?.();
+      for (const setup of options.bnpl ?? []) await setup.transport.close?.();
       await db.close();
     },
   };

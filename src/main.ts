@@ -5,6 +5,8 @@ import { createHttpTransport } from "./channels/transport.ts";
 import { startCorridor } from "./corridor.ts";
 import { spawnSandboxChannel, type SandboxProcess } from "./sandbox/spawn.ts";
 import { spawnSandboxBank } from "./sandbox/bank/index.ts";
+import { spawnSandboxBnpl } from "./sandbox/bnpl/index.ts";
+import { spawnSandboxWallet } from "./sandbox/wallet/index.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -18,18 +20,24 @@ async function main(): Promise<void> {
   }
   // The sandbox bank (bank transfers: ID virtual accounts, MX CLABE, BR Pix), its own process too.
   const bank = await spawnSandboxBank({ port: basePort + 2, notify_url: `${config.public_url}/v1/channels/sandboxbank/notifications` });
+  // The sandbox BNPL provider (checkouts, installment plans, refunds), its own process too.
+  const bnpl = await spawnSandboxBnpl({ port: basePort + 4, notify_url: `${config.public_url}/v1/channels/sandboxbnpl/notifications` });
+  // The sandbox e-wallet (GCash, DANA, OVO, ShopeePay, Alipay+, ...: redirect, app push, QR), its own process too.
+  const wallet = await spawnSandboxWallet({ port: basePort + 3, notify_url: `${config.public_url}/v1/channels/sandboxwallet/notifications` });
   const corridor = await startCorridor(config, {
     channels: sandboxes.map((sandbox) => ({ name: sandbox.name, transport: createHttpTransport(sandbox.url) })),
     collections: [{ name: "sandboxbank", transport: createHttpTransport(bank.url) }],
+    bnpl: [{ name: "sandboxbnpl", transport: createHttpTransport(bnpl.url) }],
+    wallets: [{ name: "sandboxwallet", transport: createHttpTransport(wallet.url) }],
   });
   const shutdown = async () => {
     await corridor.close();
-    await Promise.all([...sandboxes.map((sandbox) => sandbox.stop()), bank.stop()]);
+    await Promise.all([...sandboxes.map((sandbox) => sandbox.stop()), bank.stop(), bnpl.stop(), wallet.stop()]);
     process.exit(0);
   };
   process.once("SIGTERM", () => void shutdown());
   process.once("SIGINT", () => void shutdown());
-  printWelcome(config.public_url, config.admin_key, config.admin_key_generated, config.database_url, [...sandboxes, bank]);
+  printWelcome(config.public_url, config.admin_key, config.admin_key_generated, config.database_url, [...sandboxes, bank, bnpl, wallet]);
 }
 
 function printWelcome(url: string, admin_key: string, generated: boolean, database_url: string, sandboxes: { name: string; url: string }[]): void {

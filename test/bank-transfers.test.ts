@@ -2,8 +2,8 @@
 // Brazilian Pix, with the sandbox bank as a real HTTP service that notifies Corridor of transfers.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { creditBalance } from "../src/ledger/ledger.ts";
-import { isValidClabe } from "../src/methods/bank-transfer/clabe.ts";
+import { accountBalance, accountId, creditBalance } from "../src/ledger/ledger.ts";
+import { clabeCheckDigit, isValidClabe } from "../src/methods/bank-transfer/clabe.ts";
 import { crc16ccittFalse, hasValidPixCrc, parseEmv, PIX_GUI } from "../src/methods/bank-transfer/pix.ts";
 import { isVirtualAccountOf } from "../src/methods/bank-transfer/va.ts";
 import { signSbank } from "../src/sandbox/bank/index.ts";
@@ -41,7 +41,7 @@ function payTo(payment: any): string {
 }
 
 /** A customer's transfer at the sandbox bank. */
-async function transfer(reference: string, amount: number, options: { drop_notification?: boolean } = {}) {
+async function transfer(reference: string, amount: number, options: { drop_notification?: boolean; sender?: { name: string; account: string } } = {}) {
   const response = await fetch(`${setup.stack.sandboxes.sandboxbank.url}/transfers`, {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ reference, amount, ...options }),
   });
@@ -62,7 +62,14 @@ async function pendingBalance(merchant: Merchant, currency: string): Promise<num
   return balance.pending.find((entry: any) => entry.currency === currency)?.amount ?? 0;
 }
 
+/** Everything ever owed back to customers (paying it back later does not lower this). */
 async function refundsDue(merchant: Merchant, currency: string): Promise<number> {
+  const ref = { owner: merchant.id, currency: currency.toUpperCase(), purpose: "customer_refunds_due" as const };
+  return Number((await accountBalance(setup.stack.corridor.ctx.db, accountId(ref))).credits_posted);
+}
+
+/** Owed and not yet paid back. */
+async function refundsStillDue(merchant: Merchant, currency: string): Promise<number> {
   const ref = { owner: merchant.id, currency: currency.toUpperCase(), purpose: "customer_refunds_due" as const };
   return Number((await creditBalance(setup.stack.corridor.ctx.db, ref)).posted);
 }
@@ -156,6 +163,7 @@ describe("instructions and exact payments", () => {
       const refund = await call(setup.stack.url, "POST", "/v1/refunds", { key: merchant.secret, body: { payment: payment.id } });
       assert.equal(refund.status, 400, refund.text);
       assert.equal(refund.body.error.code, "refund_requires_bank_account");
+      assert.equal(refund.body.error.param, "destination");
     });
   }
 
@@ -245,17 +253,35 @@ describe("expiry", () => {
     assert.equal(canceled.attempts[0].status, "expired");
   });
 
-  it("a transfer after expiry is owed back; the payment stays canceled", async () => {
+  it("a transfer after expiry is paid back to the account it came from; the payment stays canceled", async () => {
     const merchant = await createMerchant(setup.stack, "Late shop");
     const payment = await create(merchant, "MX", {}, { expires_in: 1 });
     await waitFor(merchant, payment.id, (p) => p.status === "canceled", "canceled");
-    await transfer(payTo(payment), amountOf.MX);
+    const sender = { name: "Late Payer", account: destinationOf.MX.account as string };
+    const sent = await transfer(payTo(payment), amountOf.MX, { sender });
     const late = await waitFor(merchant, payment.id, (p) => p.amount_refund_due === amountOf.MX, "refund due");
     assert.equal(late.status, "canceled");
     assert.equal(late.cancellation_reason, "expired");
     assert.equal(late.amount_received, 0);
     assert.equal(await pendingBalance(merchant, "mxn"), 0);
     assert.equal(await refundsDue(merchant, "mxn"), amountOf.MX);
+
+    // The money goes back by itself: a refund of kind return_of_funds, paid out to the sender.
+    const returned = await eventually(async () => {
+      const refunds = (await get(merchant, `/v1/refunds?payment=${payment.id}`)).body.data;
+      return refunds.length === 1 && refunds[0].status === "succeeded" ? refunds[0] : undefined;
+    }, 10_000, "returned to the sender");
+    assert.equal(returned.kind, "return_of_funds");
+    assert.equal(returned.amount, amountOf.MX);
+    assert.equal(returned.metadata.transfer, sent.transfer_id);
+    assert.equal(returned.destination.account_last4, sender.account.slice(-4));
+    const payout: any = await (await fetch(`${setup.stack.sandboxes.sandboxbank.url}/payouts/${returned.id}`)).json();
+    assert.equal(payout.payout.beneficiary.account, sender.account);
+    assert.equal(payout.payout.amount, amountOf.MX);
+    assert.equal(await refundsStillDue(merchant, "mxn"), 0, "nothing owed any more");
+    const after = (await get(merchant, `/v1/payments/${payment.id}`)).body;
+    assert.equal(after.amount_refunded, 0, "the merchant refunded nothing: the money was never theirs");
+    assert.equal(await pendingBalance(merchant, "mxn"), 0);
     await assertLedgerBalanced(setup.stack);
   });
 
@@ -317,5 +343,111 @@ describe("bad input", () => {
     assert.equal(events.body.data.length, 0, "no event");
     const collections: any = await (await fetch(`${setup.stack.sandboxes.sandboxbank.url}/collections`)).json();
     assert.ok(!collections.collections.some((c: any) => c.amount === amountOf.ID && c.currency === "USD"), "nothing opened at the bank");
+  });
+});
+
+/** A customer's account in each country the sandbox bank pays out to. */
+const destinationOf: Record<Country, Record<string, unknown>> = {
+  ID: { type: "bank_account", account_holder_name: "Budi Santoso", country: "ID", account: "8800123456", bank: "bni" },
+  MX: { type: "bank_account", account_holder_name: "Ana Lopez", country: "MX", account: "012180015025674929" },
+  BR: { type: "bank_account", account_holder_name: "Joao Silva", country: "BR", account: "joao@pix.example" },
+};
+
+/** A valid CLABE ending in 0000: the sandbox bank reports that account closed. */
+function closedAccountClabe(): string {
+  for (let n = 0; n < 10_000; n++) {
+    const first17 = `0121800${String(n).padStart(7, "0")}000`;
+    if (clabeCheckDigit(first17) === 0) return `${first17}0`;
+  }
+  throw new Error("no CLABE ending in 0000 found");
+}
+
+async function paidPayment(merchant: Merchant, country: Country) {
+  const payment = await create(merchant, country);
+  await transfer(payTo(payment), amountOf[country]);
+  return waitFor(merchant, payment.id, (p) => p.status === "succeeded", "succeeded");
+}
+
+async function waitForRefund(merchant: Merchant, id: string, status: string) {
+  return eventually(async () => {
+    const refund = (await get(merchant, `/v1/refunds/${id}`)).body;
+    return refund.status === status ? refund : undefined;
+  }, 10_000, `refund ${status}`);
+}
+
+describe("refunds paid out to the customer's bank account", () => {
+  for (const country of ["ID", "MX", "BR"] as const) {
+    it(`${country}: a refund is a payout that stays pending until the bank has paid it`, async () => {
+      const merchant = await createMerchant(setup.stack, `Refunding shop ${country}`);
+      const payment = await paidPayment(merchant, country);
+      const part = Math.floor(amountOf[country] / 4);
+      const created = await call(setup.stack.url, "POST", "/v1/refunds", {
+        key: merchant.secret, headers: { "Idempotency-Key": `refund-${country}` },
+        body: { payment: payment.id, amount: part, destination: destinationOf[country] },
+      });
+      assert.equal(created.status, 200, created.text);
+      assert.equal(created.body.status, "pending", "the bank pays out asynchronously");
+      assert.equal(created.body.destination.account_last4, String(destinationOf[country].account).slice(-4));
+      assert.ok(!created.text.includes(String(destinationOf[country].account)), "the account is never shown whole");
+      assert.equal(await pendingBalance(merchant, currencyOf[country]), amountOf[country] - part, "reserved at once");
+
+      const replay = await call(setup.stack.url, "POST", "/v1/refunds", {
+        key: merchant.secret, headers: { "Idempotency-Key": `refund-${country}` },
+        body: { payment: payment.id, amount: part, destination: destinationOf[country] },
+      });
+      assert.equal(replay.body.id, created.body.id, "a retry is the same refund");
+
+      const done = await waitForRefund(merchant, created.body.id, "succeeded");
+      assert.equal(done.failure_reason, null);
+      const payout: any = await (await fetch(`${setup.stack.sandboxes.sandboxbank.url}/payouts/${created.body.id}`)).json();
+      assert.equal(payout.payout.status, "paid");
+      assert.equal(payout.payout.amount, part);
+      assert.equal(payout.payout.beneficiary.account, destinationOf[country].account, "the bank paid the customer's account");
+      assert.equal((await get(merchant, `/v1/payments/${payment.id}`)).body.amount_refunded, part);
+      assert.equal(await pendingBalance(merchant, currencyOf[country]), amountOf[country] - part);
+      const events = (await get(merchant, "/v1/events")).body.data.filter((event: any) => event.data.object.id === created.body.id);
+      assert.deepEqual(events.map((event: any) => event.type).sort(), ["refund.created", "refund.succeeded"]);
+      await assertLedgerBalanced(setup.stack);
+    });
+  }
+
+  it("a payout the bank rejects fails the refund and gives the reservation back", async () => {
+    const merchant = await createMerchant(setup.stack, "Closed account shop");
+    const payment = await paidPayment(merchant, "MX");
+    const created = await call(setup.stack.url, "POST", "/v1/refunds", {
+      key: merchant.secret, body: { payment: payment.id, destination: { ...destinationOf.MX, account: closedAccountClabe() } },
+    });
+    assert.equal(created.status, 200, created.text);
+    const failed = await waitForRefund(merchant, created.body.id, "failed");
+    assert.equal(failed.failure_reason, "account_closed");
+    const after = (await get(merchant, `/v1/payments/${payment.id}`)).body;
+    assert.equal(after.amount_refunded, 0, "nothing refunded");
+    assert.equal(await pendingBalance(merchant, "mxn"), amountOf.MX, "the reservation is voided");
+    assert.ok((await get(merchant, "/v1/events?type=refund.failed")).body.data.some((event: any) => event.data.object.id === created.body.id));
+    await assertLedgerBalanced(setup.stack);
+  });
+
+  it("a wrong destination is a 400 naming the field, and nothing is written", async () => {
+    const merchant = await createMerchant(setup.stack, "Careful shop");
+    const payment = await paidPayment(merchant, "ID");
+    const mx = await paidPayment(merchant, "MX");
+    const cases: [string, string, Record<string, unknown>, string, string][] = [
+      ["another country", payment.id, { ...destinationOf.ID, country: "MX" }, "destination.country", "country_mismatch"],
+      ["an unknown bank", payment.id, { ...destinationOf.ID, bank: "nobank" }, "destination.bank", "bank_unsupported"],
+      ["no bank", payment.id, { ...destinationOf.ID, bank: undefined }, "destination.bank", "bank_unsupported"],
+      ["letters in the account", payment.id, { ...destinationOf.ID, account: "88abc" }, "destination.account", "invalid_account_number"],
+      ["a CLABE with a wrong check digit", mx.id, { ...destinationOf.MX, account: "012180015025674928" }, "destination.account", "invalid_clabe"],
+      ["no account holder", payment.id, { ...destinationOf.ID, account_holder_name: undefined }, "destination.account_holder_name", ""],
+    ];
+    for (const [name, id, destination, param, code] of cases) {
+      const response = await call(setup.stack.url, "POST", "/v1/refunds", { key: merchant.secret, body: { payment: id, destination } });
+      assert.equal(response.status, 400, `${name}: ${response.text}`);
+      assert.equal(response.body.error.param, param, `${name}: ${response.text}`);
+      if (code) assert.equal(response.body.error.code, code, name);
+    }
+    const refunds = await get(merchant, "/v1/refunds");
+    assert.equal(refunds.body.data.length, 0, "no refund written");
+    assert.equal((await get(merchant, `/v1/payments/${payment.id}`)).body.amount_refunded, 0);
+    await assertLedgerBalanced(setup.stack);
   });
 });

@@ -2,6 +2,7 @@
 // notifies Corridor (signed); the dispute, its deadline, evidence and the ledger follow.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { signPayload } from "../src/sandbox/notifier.ts";
 import { assertLedgerBalanced, call, cards, createMerchant, eventually, pay, useStack } from "./helpers.ts";
 
 const setup = useStack();
@@ -90,6 +91,10 @@ describe("disputes", () => {
     assert.equal(submitted.body.stage, "representment");
     assert.equal(submitted.body.status, "under_review");
     assert.deepEqual(submitted.body.evidence, { product_description: "A lamp", customer_communication: "Delivered, signed for" });
+    // The evidence reached the channel, which now holds it for the issuer.
+    const atChannel = await sandbox("GET", `/v2/disputes/${chargeback.id}`);
+    assert.deepEqual(atChannel.body.evidence, { product_description: "A lamp", customer_communication: "Delivered, signed for" });
+    assert.ok(atChannel.body.evidence_submitted_at);
     const twice = await evidence(dispute.id, { uncategorized_text: "more", submit: true });
     assert.equal(twice.status, 400);
     assert.equal((await decide(chargeback.id, "won")).status, 200);
@@ -136,6 +141,43 @@ describe("disputes", () => {
     await decide(chargeback.id, "won");
     await awaitDispute(payment.id, (candidate) => candidate.stage === "pre_arbitration" && candidate.status === "won");
     assert.equal(await pendingBalance(), before - fee);
+    await assertLedgerBalanced(setup.stack);
+  });
+
+  it("a notice only prompts a look-up: a signed notice whose state the channel does not hold changes nothing", async () => {
+    const { payment, before, chargeback, dispute } = await paidAndChargedBack(cards.visa, "13.1");
+    const body = JSON.stringify({
+      id: "gp_evt_forged", type: "dispute.updated", created: Math.floor(Date.now() / 1000),
+      data: { ...chargeback, status: "WON", sequence: chargeback.sequence + 5 },
+    });
+    const notified = await call(setup.stack.url, "POST", "/v1/channels/globalpay/notifications", {
+      raw: body, headers: { "GP-Signature": signPayload("gp_sandbox_notification_secret", body) },
+    });
+    assert.equal(notified.status, 200, notified.text);
+    const still = (await call(setup.stack.url, "GET", `/v1/disputes/${dispute.id}`, { key: setup.merchant.secret })).body;
+    assert.equal(still.status, "needs_response", "the channel's record says open");
+    assert.equal(await pendingBalance(), before - 5000 - fee, "nothing credited back");
+    // The stage is then really won at the channel: its record is applied.
+    await decide(chargeback.id, "won");
+    await awaitDispute(payment.id, (candidate) => candidate.status === "won");
+    assert.equal(await pendingBalance(), before - fee);
+    await assertLedgerBalanced(setup.stack);
+  });
+
+  it("evidence the channel refuses is kept, and the merchant is told", async () => {
+    const { payment, chargeback, dispute } = await paidAndChargedBack(cards.visa, "13.3", 2000);
+    // The issuer decides before the merchant answers; the notice of that decision is lost on the way.
+    const decided = await sandbox("POST", `/_sandbox/chargebacks/${chargeback.id}/decide`, { outcome: "lost", drop_notification: true });
+    assert.equal(decided.status, 200);
+    assert.equal((await call(setup.stack.url, "GET", `/v1/disputes/${dispute.id}`, { key: setup.merchant.secret })).body.status, "needs_response");
+    const refused = await evidence(dispute.id, { uncategorized_text: "Too late", submit: true });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.body.error.code, "dispute_evidence_rejected");
+    assert.match(refused.body.error.message, /already decided/);
+    const kept = (await call(setup.stack.url, "GET", `/v1/disputes/${dispute.id}`, { key: setup.merchant.secret })).body;
+    assert.deepEqual(kept.evidence, { uncategorized_text: "Too late" }, "the evidence is kept");
+    assert.equal((await sandbox("GET", `/v2/disputes/${chargeback.id}`)).body.evidence, null, "nothing reached the issuer");
+    assert.equal(payment.status, "succeeded");
     await assertLedgerBalanced(setup.stack);
   });
 

@@ -16,6 +16,8 @@ import { generateVaultKeySpec } from "../src/methods/card/vault.ts";
 import { openDb, type Db } from "../src/store/db.ts";
 import { startSandboxChannel, type RunningSandboxChannel } from "../src/sandbox/index.ts";
 import { startSandboxBank, type RunningSandboxBank } from "../src/sandbox/bank/index.ts";
+import { startSandboxBnpl, type RunningSandboxBnpl } from "../src/sandbox/bnpl/index.ts";
+import { startSandboxWallet, type RunningSandboxWallet } from "../src/sandbox/wallet/index.ts";
 
 export const cards = {
   visa: "4242424242424242",
@@ -82,7 +84,7 @@ export interface Stack {
   config: Config;
   database: Database;
   /** The card channels, and the sandbox bank (bank transfers) as the third sandbox. */
-  sandboxes: Record<"globalpay" | "localacq", RunningSandboxChannel> & { sandboxbank: RunningSandboxBank };
+  sandboxes: Record<"globalpay" | "localacq", RunningSandboxChannel> & { sandboxbank: RunningSandboxBank; bnpl: RunningSandboxBnpl; wallet: RunningSandboxWallet };
   vault_keys: string;
   /** Stops Corridor (and the sandboxes) but keeps the database. */
   stop(): Promise<void>;
@@ -114,12 +116,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const globalpay = shared?.globalpay ?? (await startSandboxChannel("globalpay", { port: 0, notify_url: `${public_url}/v1/channels/globalpay/notifications`, slow_response_ms }));
   const localacq = shared?.localacq ?? (await startSandboxChannel("localacq", { port: 0, slow_response_ms }));
   const sandboxbank = shared?.sandboxbank ?? (await startSandboxBank({ port: 0, notify_url: `${public_url}/v1/channels/sandboxbank/notifications` }));
+  const bnpl = shared?.bnpl ?? (await startSandboxBnpl({ port: 0, notify_url: `${public_url}/v1/channels/sandboxbnpl/notifications` }));
+  const wallet = shared?.wallet ?? (await startSandboxWallet({ port: 0, notify_url: `${public_url}/v1/channels/sandboxwallet/notifications` }));
   const corridor = await startCorridor(config, {
     channels: [
       { name: "globalpay", transport: createHttpTransport(globalpay.url) },
       { name: "localacq", transport: createHttpTransport(localacq.url) },
     ],
     collections: [{ name: "sandboxbank", transport: createHttpTransport(sandboxbank.url) }],
+    bnpl: [{ name: "sandboxbnpl", transport: createHttpTransport(bnpl.url) }],
+    wallets: [{ name: "sandboxwallet", transport: createHttpTransport(wallet.url) }],
     webhook_retry_schedule_ms: options.webhook_retry_schedule_ms,
   });
   const stop = async () => {
@@ -128,9 +134,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await globalpay.close();
     await localacq.close();
     await sandboxbank.close();
+    await bnpl.close();
+    await wallet.close();
   };
   return {
-    url: public_url, admin_key, corridor, config, database, sandboxes: { globalpay, localacq, sandboxbank }, vault_keys, stop,
+    url: public_url, admin_key, corridor, config, database, sandboxes: { globalpay, localacq, sandboxbank, bnpl, wallet }, vault_keys, stop,
     async close() {
       await stop();
       if (!options.database) await database.drop();

@@ -17,6 +17,7 @@ import { channelNotificationRoutes } from "./routes/channels.ts";
 import { paymentReturnRoute, paymentRoutes } from "./routes/payments.ts";
 import { refundRoutes } from "./routes/refunds.ts";
 import { disputeRoutes } from "./routes/disputes.ts";
+import { mandateRoutes } from "./routes/mandates.ts";
 import { routingRoutes } from "./routes/routing.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
@@ -96,6 +97,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     scope.addHook("preHandler", idempotencyPreHandler(deps.ctx.db, deps.config.idempotency_lease_ms));
     scope.addHook("onSend", idempotencyOnSend(deps.ctx.db));
     for (const routes of [paymentRoutes, refundRoutes, disputeRoutes, balanceRoutes, webhookRoutes, routingRoutes, metricsRoutes]) routes(scope, deps);
+    mandateRoutes(scope, deps);
   });
   await app.register(async (scope) => {
     scope.addHook("onRequest", adminAuth(deps.config.admin_key));

@@ -1,6 +1,7 @@
 // Request schemas: the same TypeBox schemas validate requests and generate the OpenAPI document.
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { limits } from "../limits.ts";
+import { describeWalletProviders, walletProviderNames } from "../methods/wallet/providers.ts";
 
 export function StringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {
   return Type.Unsafe<T>({ type: "string", enum: [...values], ...options });
@@ -54,20 +55,45 @@ export const BankTransferData = Type.Object(
 /** E-wallets (src/methods/wallet): the provider decides the flow (redirect, app push or QR). */
 export const WalletData = Type.Object(
   {
-    provider: Type.String({ pattern: "^[a-z0-9_]{1,32}$", description: "gcash, dana, maya, ovo, shopeepay, grabpay, paypay, alipay_plus." }),
-    phone: Type.Optional(Type.String({ pattern: "^\\+?[0-9]{6,15}$", description: "The wallet's phone number (app-push wallets such as OVO)." })),
+    provider: StringEnum(walletProviderNames, { description: `The wallet; it decides the flow and the currencies. ${describeWalletProviders()}.` }),
+    phone: Type.Optional(Type.String({ pattern: "^\\+?[0-9]{6,15}$", description: "The wallet's phone number: required by app-push wallets (ovo), where the payment is pushed to the customer's app." })),
+    expires_in: Type.Optional(Type.Integer({
+      minimum: 1, maximum: 3600,
+      description: "Seconds the customer has to approve (default: ovo 60, others 900; at most ovo 60, others 3600). The payment is canceled (cancellation_reason expired) after it.",
+    })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: "Requires confirm: true and automatic capture. redirect wallets answer requires_action with next_action.redirect_to_url (the wallet's page); " +
+      "qr wallets answer requires_action with next_action.display_qr_code {data, expires_at}; app_push wallets answer processing (no next action). " +
+      "The result follows as payment.succeeded, payment.failed (last_error.type wallet_error) or payment.canceled (expired); " +
+      "payment_method_details.wallet shows {provider, flow, phone (masked)} and expires_at when the customer's time runs out.",
+  },
 );
 
 /** Buy now, pay later through a provider (src/methods/bnpl). */
 export const BnplData = Type.Object(
   {
-    provider: Type.String({ pattern: "^[a-z0-9_]{1,32}$", description: "sandbox." }),
-    installments: Type.Optional(Type.Integer({ minimum: 1, maximum: 24, description: "Number of installments (the provider's plans decide which are offered)." })),
-    customer_email: Type.Optional(Type.String({ maxLength: 254, pattern: "^[^@\\s\\u0000]+@[^@\\s\\u0000]+$", description: "The buyer's e-mail; the sandbox provider approves or denies by it." })),
+    provider: Type.String({ pattern: "^[a-z0-9_]{1,32}$", description: "The BNPL provider: sandbox (the sandbox provider; Corridor's own lending is not offered yet)." }),
+    installments: Type.Optional(Type.Integer({
+      minimum: 1, maximum: 24,
+      description: "Number of installments. By currency: usd, eur, gbp, aud, cad, nzd: pay-in-4 (4, every 2 weeks, the first at checkout); brl: parcelado 1–12 (default 1), at least 5.00 BRL each; mxn: meses sin intereses 3, 6, 9 or 12 (default 3), at least 100.00 MXN each. The rounding remainder goes on the first installment.",
+    })),
+    expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: "Seconds the customer has to finish the provider's checkout (default 1 800); then the payment is canceled (reason expired)." })),
+    customer_email: Type.Optional(Type.String({
+      maxLength: 254, pattern: "^[^@\\s\\u0000]+@[^@\\s\\u0000]+$",
+      description: "The buyer's e-mail, passed to the provider. Sandbox test buyers (before the @): denied… is declined, timeout… never decided, refund_rejected… approved but refunds are rejected, slow… the provider's answer is late; anyone else is approved.",
+    })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: "Requires confirm: true and automatic capture. Answers requires_action with next_action.redirect_to_url (the provider's checkout; the customer comes back " +
+      "through /v1/payments/{id}/return to return_url). The result follows as payment.succeeded (the provider pays the amount less its fee), payment.failed " +
+      "(last_error.code payment_method_provider_decline) or payment.canceled (expired). payment_method_details.bnpl shows {provider, checkout, customer_email, " +
+      "plan: {type (pay_in_4, parcelado, meses_sin_intereses), interval, source (proposed until the provider approves, then provider), installments: [{sequence, amount, " +
+      "amount_refunded, due_date, status (proposed, paid, scheduled, canceled, refunded)}], amount (still owed or paid after refunds), amount_refunded, fee, net_amount}}; " +
+      "expires_at says when the checkout expires. Refunds reduce the plan from the last installment backwards; the provider keeps its fee.",
+  },
 );
 
 /** Create accepts cards, bank transfers, wallets and BNPL: the object named by `type`. */

@@ -38,6 +38,7 @@ export const unifiedDeclines = {
   amount_exceeds_capturable: { category: "hard", cascade: false, message: "The amount exceeds what the channel holds." },
   refund_exceeds_captured: { category: "hard", cascade: false, message: "The refund exceeds what was captured." },
   unmapped: { category: "soft", cascade: false, message: "The channel declined with a code Corridor does not know." },
+  payout_rejected: { category: "hard", cascade: false, message: "The bank rejected the payout to the customer's account." },
 } as const satisfies Record<string, UnifiedDeclineRule>;
 
 export type UnifiedDeclineCode = keyof typeof unifiedDeclines;

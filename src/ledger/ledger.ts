@@ -44,7 +44,7 @@ export function accountId(ref: AccountRef): string {
 }
 
 export type TransferCode = "authorization" | "capture" | "void" | "refund" | "refund_failed" | "authorization_expired" | "refund_due"
-  | "dispute" | "dispute_reversal" | "dispute_fee";
+  | "dispute" | "dispute_reversal" | "dispute_fee" | "debit_return" | "return_of_funds" | "bnpl_fee";
 
 export interface Balance {
   debits_pending: bigint;

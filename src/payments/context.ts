@@ -1,9 +1,11 @@
-import type { RefundingChannel } from "../channels/contract.ts";
+import type { DebitConnector, RefundingChannel } from "../channels/contract.ts";
+import type { BnplConnector } from "../channels/contract.ts";
 import type { ChannelRegistry, CollectionRegistry } from "../channels/registry.ts";
 import type { FeeModel } from "../routing/fees.ts";
 import type { Random } from "../routing/random.ts";
 import type { RoutingStats } from "../routing/stats.ts";
 import type { Vault } from "../methods/card/vault.ts";
+import type { WalletRegistry } from "../methods/wallet/registry.ts";
 import type { Db } from "../store/db.ts";
 
 export interface PaymentSettings {
@@ -40,8 +42,16 @@ export interface PaymentsContext {
   channels: ChannelRegistry;
   /** Collection channels (bank transfers), apart from card routing; absent: no bank transfers. */
   collections?: CollectionRegistry;
+  /** After a refund settles, the payment's family may re-read what it shows (a BNPL plan), by method type. */
+  refund_settled_hooks?: Map<string, (ctx: PaymentsContext, payment_id: string) => Promise<void>>;
   /** Channels that refund payments of other families (wallets, BNPL, bank payouts), by name. */
   refund_channels?: Map<string, RefundingChannel>;
+  /** E-wallet channels (src/methods/wallet); absent: no wallet payments. */
+  wallets?: WalletRegistry;
+  /** The direct-debit channel (SEPA, ACH collections under mandates); absent: no direct debit. */
+  debits?: DebitConnector;
+  /** BNPL providers by the name merchants use (payment_method_data.bnpl.provider); absent: no BNPL. */
+  bnpl?: Map<string, BnplConnector>;
   routing: RoutingState;
   settings: PaymentSettings;
 }

@@ -5,7 +5,7 @@
 // won stage credits it back. Only the difference to what is already debited is posted, under the
 // dispute's row lock, so duplicates never double-post. The dispute fee is posted once, at creation
 // (merchant pending → platform fees), and is not returned when the merchant wins.
-import type { ChannelDispute } from "../channels/contract.ts";
+import type { ChannelDispute, Connector } from "../channels/contract.ts";
 import { invalid, notFound, ok, type Result } from "../errors.ts";
 import { recordEvent, type EventType } from "../events/outbox.ts";
 import { newId } from "../ids.ts";
@@ -178,10 +178,28 @@ const closed = (status: DisputeStatus) => status === "won" || status === "lost";
 /** The state a channel notice means for us. A decision on the chargeback applies to the merchant's
  *  representment when the merchant responded. */
 function stateOf(notice: ChannelDispute, current: DisputeStage | undefined): { stage: DisputeStage; status: DisputeStatus } {
-  const stage: DisputeStage = notice.stage === "chargeback" && current === "representment" ? "representment" : notice.stage;
+  const represented = notice.stage === "chargeback" && (current === "representment" || notice.evidence_submitted === true);
+  const stage: DisputeStage = represented ? "representment" : notice.stage;
   if (notice.status === "won") return { stage, status: "won" };
   if (notice.status === "lost") return { stage, status: "lost" };
+  // The channel says whether it holds the merchant's evidence; without that, a stage we answered stays under review.
+  if (notice.evidence_submitted !== undefined) return { stage, status: notice.evidence_submitted ? "under_review" : "needs_response" };
   return { stage, status: current === notice.stage || (current === "representment" && notice.stage === "chargeback") ? "under_review" : "needs_response" };
+}
+
+/**
+ * A verified dispute notice prompts a look-up at the channel when it has a dispute desk: its record,
+ * not the notice, is applied. "retry_later": the channel could not be asked (the notice is not acknowledged).
+ */
+export async function handleDisputeNotice(ctx: PaymentsContext, connector: Connector, reference: string, notice: ChannelDispute): Promise<"done" | "retry_later"> {
+  if (!connector.disputes) {
+    await applyDisputeNotice(ctx, connector.name, reference, notice);
+    return "done";
+  }
+  const lookup = await connector.disputes.inquire(notice.id);
+  if ("unreachable" in lookup) return "retry_later";
+  if (lookup.found) await applyDisputeNotice(ctx, connector.name, lookup.reference, lookup.dispute);
+  return "done";
 }
 
 /**
@@ -248,7 +266,11 @@ export async function applyDisputeNotice(ctx: PaymentsContext, channel: string, 
   });
 }
 
-/** The merchant's response. `submit: true` sends it (representment); without it, the evidence is saved. */
+/**
+ * The merchant's response. Without `submit` the evidence is saved. With it, the evidence is saved
+ * first, then sent to the channel's dispute desk, and the channel's record (under review, in
+ * representment) is applied; a channel without a desk takes it as sent.
+ */
 export async function submitEvidence(
   ctx: PaymentsContext,
   merchant_id: string,
@@ -257,7 +279,8 @@ export async function submitEvidence(
 ): Promise<Result<DisputeView>> {
   const found = await loadDispute(ctx.db, merchant_id, id);
   if (!found) return notFound("dispute", id);
-  return ctx.db.transaction(async (tx) => {
+  const desk = input.submit ? ctx.channels.get(found.channel)?.disputes : undefined;
+  const saved = await ctx.db.transaction(async (tx): Promise<Result<DisputeRecord>> => {
     const row = await tx.get<Record<string, unknown>>(`SELECT * FROM disputes WHERE id = ? ${tx.forUpdate}`, [id]);
     const dispute = disputeFromRow(row!);
     if (dispute.status !== "needs_response") {
@@ -268,13 +291,25 @@ export async function submitEvidence(
       return invalid(undefined, "dispute_evidence_deadline_passed", `The deadline for evidence passed at ${new Date(dispute.evidence_due_ms).toISOString()}.`);
     }
     dispute.evidence = { ...(dispute.evidence ?? {}), ...(input.evidence ?? {}) };
-    if (input.submit) {
-      if (Object.keys(dispute.evidence).length === 0) return invalid("evidence", "dispute_evidence_missing", "Submitting needs at least one evidence field.");
+    if (input.submit && Object.keys(dispute.evidence).length === 0) return invalid("evidence", "dispute_evidence_missing", "Submitting needs at least one evidence field.");
+    if (input.submit && !desk) {
       if (dispute.stage === "chargeback") dispute.stage = "representment";
       dispute.status = "under_review";
     }
     await saveDispute(tx, dispute);
     await emit(tx, dispute, "dispute.updated");
-    return ok(disputeView(dispute));
+    return ok(dispute);
   });
+  if (!saved.ok || !desk) return saved.ok ? ok(disputeView(saved.value)) : saved;
+  const sent = await desk.submitEvidence({ channel_dispute_id: saved.value.channel_dispute_id, evidence: saved.value.evidence as Record<string, string> });
+  switch (sent.kind) {
+    case "accepted":
+      await applyDisputeNotice(ctx, saved.value.channel, saved.value.attempt_id, sent.dispute);
+      break;
+    case "rejected":
+      return invalid("evidence", "dispute_evidence_rejected", `The channel refused the evidence: ${sent.reason}. It is saved; nothing was sent.`);
+    case "unknown":
+      return { ok: false, failure: { status: 502, type: "api_error", code: "channel_unavailable", message: `The evidence is saved, but the channel's answer was lost (${sent.reason}); submit again (the channel takes the same evidence once).` } };
+  }
+  return ok(disputeView((await loadDispute(ctx.db, merchant_id, id))!));
 }

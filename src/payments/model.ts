@@ -29,7 +29,9 @@ export type AttemptStatus =
   | "reversed";
 
 export interface LastError {
-  type: "card_error" | "api_error";
+  /** bank_error: the bank refused or returned a direct debit (the code is its reason code).
+   *  wallet_error: the e-wallet or its customer refused the payment. */
+  type: "card_error" | "api_error" | "bank_error" | "wallet_error";
   code: string;
   decline_code?: string;
   message: string;

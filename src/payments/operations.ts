@@ -12,6 +12,7 @@ import {
   type AttemptRecord, type PaymentRecord, type PaymentView,
 } from "./model.ts";
 import { postCapture, postRelease } from "./postings.ts";
+import { cancelWalletPayment } from "../methods/wallet/cancel.ts";
 
 export type OperationKind = "capture" | "void";
 
@@ -132,6 +133,8 @@ export async function cancelPayment(
 ): Promise<Result<PaymentView>> {
   const payment = await loadPayment(ctx.db, merchant_id, payment_id);
   if (!payment) return notFound("payment", payment_id);
+  // Wallets: the order is closed at the wallet before the payment is canceled (src/methods/wallet).
+  if (payment.method_type === "wallet") return cancelWalletPayment(ctx, payment, input);
   if (payment.status === "requires_capture") {
     if (input.cancellation_reason) {
       await ctx.db.transaction(async (tx) => void (await tx.run("UPDATE payments SET cancellation_reason = ? WHERE id = ?", [input.cancellation_reason, payment_id])));

@@ -4,6 +4,7 @@
 //   capture:       post the pending transfer (partial post releases the rest)
 //   void / expiry: void the pending transfer
 //   refund:        pending   merchant pending → channel receivable, posted or voided by the channel's answer
+//   return of funds (bank transfers): pending customer refunds due → channel receivable, the same way
 import type { Tx } from "../store/db.ts";
 import { pendTransfer, postPending, postTransfer, voidPending, type AccountRef, type LedgerResult } from "../ledger/ledger.ts";
 
@@ -78,6 +79,18 @@ export async function pendRefund(tx: Tx, refund_id: string, movement: Movement):
     ref: refund_id,
   });
   return expectOk(result, "refund");
+}
+
+/** Money owed back to a customer (never the merchant's) being paid out: pending customer refunds due → channel receivable. */
+export async function pendReturnOfFunds(tx: Tx, refund_id: string, movement: Movement): Promise<string> {
+  const result = await pendTransfer(tx, {
+    debit: { owner: movement.merchant_id, currency: movement.currency, purpose: "customer_refunds_due" },
+    credit: channelReceivable(movement.channel, movement.currency),
+    amount: BigInt(movement.amount),
+    code: "return_of_funds",
+    ref: refund_id,
+  });
+  return expectOk(result, "return of funds");
 }
 
 export async function settleRefund(tx: Tx, pending_id: string, refund_id: string, succeeded: boolean): Promise<void> {

@@ -11,6 +11,9 @@ import { safetyNetInquiryMs, type PaymentsContext } from "./context.ts";
 import { loadAttempts, loadPayment, lockPayment, savePayment, type PaymentRecord } from "./model.ts";
 import { pendRefund, settleRefund } from "./postings.ts";
 import { listPage, type PageRequest } from "../store/page.ts";
+import { checkRefundDestination, maskedDestination } from "../methods/bank-transfer/refund-destination.ts";
+import { refundDestinationForMandate } from "../methods/direct-debit/mandates.ts";
+import { assert } from "../limits.ts";
 
 export type RefundStatus = "pending" | "succeeded" | "failed";
 
@@ -27,7 +30,14 @@ export interface RefundRecord {
   ledger_pending_id: string;
   metadata: Record<string, string>;
   created_ms: number;
+  /** Paid out to this account (masked), for methods that cannot be paid back by themselves. */
+  destination: ReturnType<typeof maskedDestination> | null;
+  /** refund: the merchant gives money back. return_of_funds: money that was never the merchant's
+   *  (a wrong amount, a transfer after expiry) goes back to the account it came from. */
+  kind: RefundKind;
 }
+
+export type RefundKind = "refund" | "return_of_funds";
 
 export const refundReasons = ["duplicate", "fraudulent", "requested_by_customer"] as const;
 
@@ -45,6 +55,8 @@ function refundFromRow(row: Record<string, unknown>): RefundRecord {
     ledger_pending_id: row.ledger_pending_id as string,
     metadata: JSON.parse(row.metadata as string),
     created_ms: toSafeNumber(row.created_ms),
+    destination: typeof row.destination === "string" ? JSON.parse(row.destination) : null,
+    kind: (row.kind as RefundKind | undefined) ?? "refund",
   };
 }
 
@@ -53,12 +65,14 @@ export function refundView(refund: RefundRecord) {
     id: refund.id,
     object: "refund",
     payment: refund.payment_id,
+    kind: refund.kind,
     amount: refund.amount,
     currency: refund.currency.toLowerCase(),
     status: refund.status,
     reason: refund.reason,
     failure_reason: refund.failure_reason,
     metadata: refund.metadata,
+    ...(refund.destination ? { destination: refund.destination } : {}),
     created: Math.floor(refund.created_ms / 1000),
   };
 }
@@ -89,7 +103,7 @@ export async function settleRefundOutcome(tx: Tx, refund: RefundRecord, succeede
   await tx.run("UPDATE refunds SET status = ?, failure_reason = ?, next_inquiry_ms = NULL, updated_ms = ? WHERE id = ?", [
     refund.status, failure_reason, Date.now(), refund.id,
   ]);
-  if (!succeeded) {
+  if (!succeeded && refund.kind === "refund") {
     const payment = await lockPayment(tx, refund.payment_id);
     payment.amount_refunded -= refund.amount;
     await savePayment(tx, payment);
@@ -126,7 +140,16 @@ export async function applyRefundRecord(ctx: PaymentsContext, refund: RefundReco
   await ctx.db.transaction((tx) =>
     settleRefundOutcome(tx, refund, record.found && record.status === "succeeded", record.found ? (record.failure_reason ?? (record.status === "failed" ? "declined" : null)) : "channel_never_received"),
   );
+  await afterRefundSettled(ctx, refund);
   return "done";
+}
+
+/** Lets the payment's family refresh what it shows once a refund is decided (a BNPL plan shrinks). */
+async function afterRefundSettled(ctx: PaymentsContext, refund: RefundRecord): Promise<void> {
+  if (!ctx.refund_settled_hooks?.size) return;
+  const row = await ctx.db.get<{ method_type: string | null }>("SELECT method_type FROM payments WHERE id = ?", [refund.payment_id]);
+  const hook = row?.method_type ? ctx.refund_settled_hooks.get(row.method_type) : undefined;
+  if (hook) await hook(ctx, refund.payment_id);
 }
 
 /**
@@ -165,26 +188,40 @@ export async function createRefund(
     const refund: RefundRecord = {
       id: newId("re"), payment_id: locked.id, merchant_id, attempt_id: attempt.id, amount, currency: locked.currency,
       reason: input.reason ?? null, status: "pending", failure_reason: null, ledger_pending_id: "", metadata: input.metadata ?? {},
-      created_ms: Date.now(),
+      created_ms: Date.now(), destination: route.destination ? maskedDestination(route.destination) : null, kind: "refund",
     };
     refund.ledger_pending_id = await pendRefund(tx, refund.id, { merchant_id, channel: attempt.channel, currency: locked.currency, amount });
-    await tx.run(
-      `INSERT INTO refunds (id, payment_id, merchant_id, attempt_id, amount, currency, reason, status, ledger_pending_id, metadata,
-         idempotency_key, next_inquiry_ms, created_ms, updated_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
-      [refund.id, refund.payment_id, merchant_id, attempt.id, amount, refund.currency, refund.reason, refund.ledger_pending_id,
-        JSON.stringify(refund.metadata), idempotency_key ?? null, safetyNetInquiryMs(ctx.settings), refund.created_ms, refund.created_ms],
-    );
+    await insertRefund(ctx, tx, refund, idempotency_key);
     locked.amount_refunded += amount;
     await savePayment(tx, locked);
-    await emitRefund(tx, refund, "refund.created");
     return ok(refund);
   });
   if (!created.ok) return created;
   const refund = created.value;
+  await sendRefund(ctx, refund, channel, attempt, route.destination);
+  return ok(refundView((await loadRefund(ctx.db, merchant_id, refund.id))!));
+}
+
+/** Writes a new pending refund (its ledger reservation already made in `tx`) and its event. */
+export async function insertRefund(ctx: PaymentsContext, tx: Tx, refund: RefundRecord, idempotency_key?: string): Promise<void> {
+  await tx.run(
+    `INSERT INTO refunds (id, payment_id, merchant_id, attempt_id, amount, currency, reason, status, ledger_pending_id, metadata,
+       idempotency_key, next_inquiry_ms, created_ms, updated_ms, destination, kind)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [refund.id, refund.payment_id, refund.merchant_id, refund.attempt_id, refund.amount, refund.currency, refund.reason, refund.ledger_pending_id,
+      JSON.stringify(refund.metadata), idempotency_key ?? null, safetyNetInquiryMs(ctx.settings), refund.created_ms, refund.created_ms,
+      refund.destination ? JSON.stringify(refund.destination) : null, refund.kind],
+  );
+  await emitRefund(tx, refund, "refund.created");
+}
+
+/** Calls the channel for a persisted refund and books its answer; a pending or unknown one waits for the janitor. */
+export async function sendRefund(
+  ctx: PaymentsContext, refund: RefundRecord, channel: RefundingChannel, attempt: { id: string; channel_reference: string | null }, destination?: RefundDestination,
+): Promise<void> {
   const outcome: RefundCallOutcome = await channel.refund({
     channel_reference: attempt.channel_reference!, reference: refund.id, attempt_reference: attempt.id, amount: refund.amount, currency: refund.currency,
-    destination: route.destination,
+    destination,
   });
   await ctx.db.transaction(async (tx) => {
     switch (outcome.kind) {
@@ -202,7 +239,7 @@ export async function createRefund(
         return;
     }
   });
-  return ok(refundView((await loadRefund(ctx.db, merchant_id, refund.id))!));
+  if (outcome.kind !== "pending" && outcome.kind !== "unknown") await afterRefundSettled(ctx, refund);
 }
 
 export async function listRefunds(db: Queryable, merchant_id: string, page: PageRequest & { payment?: string }) {
@@ -211,14 +248,26 @@ export async function listRefunds(db: Queryable, merchant_id: string, page: Page
 }
 
 
-/** Where a refund of `payment` goes. Cards, wallets and BNPL go back by themselves; bank transfers need the customer's account. */
-async function refundRoute(_ctx: PaymentsContext, payment: PaymentRecord, destination: RefundDestination | undefined): Promise<RefundRoute> {
-  const needsAccount = payment.method_type === "bank_transfer";
-  if (needsAccount && !destination) {
-    return { ok: false, error: invalid("destination", "refund_requires_bank_account", "Refunding a bank transfer pays the money out to the customer's bank account: send destination.") };
+/**
+ * Where a refund of `payment` goes. Cards, wallets and BNPL go back by themselves; a direct debit is
+ * paid back to the mandate's account; a bank transfer to the account the merchant names.
+ */
+async function refundRoute(ctx: PaymentsContext, payment: PaymentRecord, destination: RefundDestination | undefined): Promise<RefundRoute> {
+  if (payment.mandate_id) {
+    if (destination) return { ok: false, error: invalid("destination", "parameter_unknown", "A direct debit is refunded to the mandate's account; destination applies to bank transfers.") };
+    const account = await refundDestinationForMandate(ctx.db, payment.merchant_id, payment.mandate_id);
+    assert(account, `the mandate ${payment.mandate_id} of payment ${payment.id} exists`);
+    return { ok: true, destination: account };
   }
-  if (!needsAccount && destination) {
+  if (payment.bank_transfer) {
+    if (!destination) {
+      return { ok: false, error: invalid("destination", "refund_requires_bank_account", "Refunding a bank transfer pays the money out to the customer's bank account: send destination.") };
+    }
+    const checked = checkRefundDestination(payment.bank_transfer.instructions.country, destination);
+    return checked.ok ? { ok: true, destination: checked.value } : { ok: false, error: checked };
+  }
+  if (destination) {
     return { ok: false, error: invalid("destination", "parameter_unknown", "This payment is refunded to the method it was paid with; destination applies to bank transfers.") };
   }
-  return { ok: true, destination };
+  return { ok: true };
 }

@@ -257,6 +257,7 @@ export function withHealthTracking(connector: Connector, tracker: ChannelHealthT
     refund: (input) => connector.refund(input),
     inquire: (reference, currency) => connector.inquire(reference, currency),
     parseNotification: (headers, raw_body) => connector.parseNotification(headers, raw_body),
+    disputes: connector.disputes,
   };
   trackers.set(wrapped, tracker);
   return wrapped;

@@ -331,14 +331,89 @@ const migrations: string[] = [
   CREATE INDEX payments_open_expiry ON payments (expires_ms) WHERE status IN ('requires_action', 'processing');
   CREATE INDEX payments_mandate ON payments (mandate_id) WHERE mandate_id IS NOT NULL;
   `,
-  // 7: e-wallets (src/methods/wallet) — reserved, filled in by that family.
+  // 7: e-wallets (src/methods/wallet): the wallet account an app push goes to (kept to open the
+  // order again when its first answer was lost; shown masked), and an index for the wallet janitor
+  // to find open and reversing attempts of its channel without a scan.
+  `
+  ALTER TABLE payments ADD COLUMN wallet_phone TEXT;
+  CREATE INDEX attempts_open_by_channel ON attempts (channel, status) WHERE status IN ('pending', 'requires_action', 'reversing');
+  `,
+  // 8: direct debit (src/methods/direct-debit): mandates, one row per presentment of a debit, and
+  // the returns applied (keyed by the channel's return id, so a repeated notice never posts twice).
+  `
+  CREATE TABLE mandates (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    scheme TEXT NOT NULL CHECK (scheme IN ('sepa_core', 'sepa_b2b', 'ach')),
+    status TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'revoked', 'lapsed')),
+    status_reason TEXT,
+    currency TEXT NOT NULL,
+    reference TEXT NOT NULL UNIQUE,
+    account_holder_name TEXT NOT NULL,
+    iban TEXT,
+    bic TEXT,
+    routing_number TEXT,
+    account_number TEXT,
+    account_type TEXT,
+    last4 TEXT NOT NULL,
+    customer TEXT,
+    metadata TEXT,
+    accepted_ms {big} NOT NULL,
+    last_collection_ms {big},
+    created_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL
+  );
+  CREATE INDEX mandates_merchant ON mandates (merchant_id, id);
+  CREATE INDEX mandates_active_use ON mandates (last_collection_ms) WHERE status = 'active';
+  CREATE TABLE debits (
+    attempt_id TEXT PRIMARY KEY,
+    payment_id TEXT NOT NULL REFERENCES payments(id),
+    mandate_id TEXT NOT NULL REFERENCES mandates(id),
+    merchant_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    presentment INTEGER NOT NULL CHECK (presentment BETWEEN 1 AND 3),
+    sequence_type TEXT,
+    status TEXT NOT NULL CHECK (status IN ('submitting', 'pending', 'settled', 'returned', 'failed')),
+    amount {big} NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    collection_date TEXT NOT NULL,
+    channel_reference TEXT,
+    settled_ms {big},
+    checks INTEGER NOT NULL DEFAULT 0,
+    next_check_ms {big},
+    created_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL,
+    UNIQUE (payment_id, presentment)
+  );
+  CREATE INDEX debits_due ON debits (next_check_ms) WHERE next_check_ms IS NOT NULL;
+  CREATE INDEX debits_mandate ON debits (mandate_id);
+  CREATE INDEX debits_batch ON debits (merchant_id, collection_date);
+  CREATE TABLE debit_returns (
+    channel TEXT NOT NULL,
+    return_id TEXT NOT NULL,
+    attempt_id TEXT NOT NULL REFERENCES debits(attempt_id),
+    payment_id TEXT NOT NULL,
+    reason_code TEXT NOT NULL,
+    amount {big} NOT NULL CHECK (amount > 0),
+    after_settlement INTEGER NOT NULL,
+    returned_ms {big} NOT NULL,
+    created_ms {big} NOT NULL,
+    PRIMARY KEY (channel, return_id)
+  );
+  `,
+  // 9: BNPL (src/methods/bnpl): nothing new — the plan and provider live in payments.method_details,
+  // and the janitor finds open checkouts through attempts_open_by_channel (7).
   `SELECT 1;`,
-  // 8: direct debit (src/methods/direct-debit) — reserved, filled in by that family.
-  `SELECT 1;`,
-  // 9: BNPL (src/methods/bnpl) — reserved, filled in by that family.
-  `SELECT 1;`,
-  // 10: refunds paid out to a bank account — reserved.
-  `SELECT 1;`,
+  // Refunds paid out to a customer's bank account (bank transfers, debits): where, masked; and
+  // money received that was never the merchant's (a wrong amount, a transfer after expiry) paid back
+  // to the account it came from: a refund of kind 'return_of_funds' per such transfer.
+  `
+  ALTER TABLE refunds ADD COLUMN destination TEXT;
+  ALTER TABLE refunds ADD COLUMN kind TEXT NOT NULL DEFAULT 'refund';
+  ALTER TABLE bank_transfers_received ADD COLUMN sender TEXT;
+  ALTER TABLE bank_transfers_received ADD COLUMN return_refund_id TEXT;
+  CREATE INDEX bank_transfers_owed ON bank_transfers_received (created_ms) WHERE amount_refund_due > 0 AND return_refund_id IS NULL;
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {

@@ -3,6 +3,9 @@
 // with a compare-and-set on their next inquiry time, so several API processes can run it at once.
 import { limits } from "../limits.ts";
 import { bankTransferJanitorTick } from "../methods/bank-transfer/flow.ts";
+import { bnplJanitorTick } from "../methods/bnpl/janitor.ts";
+import { directDebitJanitorTick } from "../methods/direct-debit/flow.ts";
+import { walletJanitorTick } from "../methods/wallet/janitor.ts";
 import type { PaymentsContext } from "../payments/context.ts";
 import { attemptFromRow } from "../payments/model.ts";
 import { resolveAttemptByInquiry, resolveOperationByInquiry, resolveRefundByInquiry } from "../payments/resolve.ts";
@@ -28,6 +31,12 @@ export interface JanitorReport {
   expired_authorizations: number;
   /** Bank-transfer payments inquired at their expiry (or whose collection was opened again). */
   bank_transfers?: number;
+  /** BNPL checkouts inquired, opened again, expired or canceled at the provider. */
+  bnpl?: number;
+  /** Direct debits submitted again or inquired, and mandates lapsed. */
+  direct_debits?: number;
+  /** Wallet orders inquired, opened again or expired, and late payments being refunded. */
+  wallets?: number;
 }
 
 function backoffMs(ctx: PaymentsContext, inquiries: number): number {
@@ -82,6 +91,9 @@ export async function janitorTick(ctx: PaymentsContext): Promise<JanitorReport> 
   );
   for (const row of expiring) if (await expireAuthorization(ctx, attemptFromRow(row))) report.expired_authorizations++;
   report.bank_transfers = await bankTransferJanitorTick(ctx);
+  report.bnpl = await bnplJanitorTick(ctx);
+  report.direct_debits = await directDebitJanitorTick(ctx);
+  report.wallets = await walletJanitorTick(ctx);
   return report;
 }
 

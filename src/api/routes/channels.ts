@@ -4,7 +4,10 @@ import { notFound } from "../../errors.ts";
 import { attemptFromRow } from "../../payments/model.ts";
 import { resolveAttemptByInquiry } from "../../payments/resolve.ts";
 import { handleCollectionNotification } from "../../methods/bank-transfer/flow.ts";
-import { applyDisputeNotice } from "../../payments/disputes.ts";
+import { handleWalletNotification } from "../../methods/wallet/notifications.ts";
+import { receiveBnplNotification } from "../../methods/bnpl/settle.ts";
+import { handleDebitNotification } from "../../methods/direct-debit/flow.ts";
+import { handleDisputeNotice } from "../../payments/disputes.ts";
 import type { ApiDeps } from "../deps.ts";
 import { sendFailure, sendResult } from "../reply.ts";
 
@@ -18,6 +21,29 @@ export function channelNotificationRoutes(app: FastifyInstance, { ctx }: ApiDeps
     "/v1/channels/:channel/notifications",
     { schema: { tags: ["channels"], summary: "Channel notifications (signed by the channel)", params: ChannelParams } },
     async (request, reply) => {
+      // A bank reports a direct debit's settlement or return: verified, then its record is asked for and applied.
+      const debitNotice = ctx.debits?.name === request.params.channel ? ctx.debits.parseDebitNotification(request.headers, request.rawBody ?? "") : undefined;
+      if (ctx.debits && debitNotice && debitNotice.kind !== "not_a_debit") {
+        if (debitNotice.kind === "rejected") {
+          return sendFailure(reply, { status: 400, type: "invalid_request_error", code: "signature_invalid", message: `Notification rejected: ${debitNotice.reason}` });
+        }
+        const handled = await handleDebitNotification(ctx, ctx.debits, debitNotice.reference);
+        if (handled === "retry_later") return sendFailure(reply, { status: 502, type: "api_error", code: "channel_unreachable", message: "The channel's record could not be read; notify again." });
+        return { received: true };
+      }
+      // A BNPL provider reports a checkout's or a refund's change: verified, then its record is asked for and applied.
+      const bnpl = await receiveBnplNotification(ctx, request.params.channel, request.headers, request.rawBody ?? "");
+      if (bnpl?.status === 400) return sendFailure(reply, { status: 400, type: "invalid_request_error", code: "signature_invalid", message: `Notification rejected: ${bnpl.reason}` });
+      if (bnpl?.status === 502) return sendFailure(reply, { status: 502, type: "api_error", code: "channel_unreachable", message: "The provider's record could not be read; notify again." });
+      if (bnpl) return { received: true };
+      const wallet = ctx.wallets?.get(request.params.channel);
+      if (wallet) {
+        // An e-wallet reports a payment or refund result: verified (its own signature), then its record is asked for and applied.
+        const handled = await handleWalletNotification(ctx, wallet, request.headers, request.rawBody ?? "");
+        if (handled.kind === "rejected") return sendFailure(reply, { status: 400, type: "invalid_request_error", code: "signature_invalid", message: `Notification rejected: ${handled.reason}` });
+        if (handled.kind === "retry_later") return sendFailure(reply, { status: 502, type: "api_error", code: "channel_unreachable", message: "The wallet's record could not be read; notify again." });
+        return { received: true };
+      }
       const collection = ctx.collections?.get(request.params.channel);
       if (collection) {
         // A bank reports a received transfer: verified, then its record is asked for and applied.
@@ -37,8 +63,9 @@ export function channelNotificationRoutes(app: FastifyInstance, { ctx }: ApiDeps
         return sendFailure(reply, { status: 400, type: "invalid_request_error", code: "signature_invalid", message: `Notification rejected: ${notice.reason}` });
       }
       if (notice.type === "dispute") {
-        // A dispute carries its whole state at the channel, signed and sequenced: applied idempotently.
-        await applyDisputeNotice(ctx, connector.name, notice.reference, notice.dispute);
+        // The channel's record of the dispute (looked up; sequenced) is applied idempotently.
+        const handled = await handleDisputeNotice(ctx, connector, notice.reference, notice.dispute);
+        if (handled === "retry_later") return sendFailure(reply, { status: 502, type: "api_error", code: "channel_unreachable", message: "The channel's record could not be read; notify again." });
         return { received: true };
       }
       const row = await ctx.db.get<Record<string, unknown>>("SELECT * FROM attempts WHERE id = ? AND channel = ?", [notice.reference, connector.name]);

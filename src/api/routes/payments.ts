@@ -5,6 +5,8 @@ import { confirmPayment, createPayment } from "../../payments/create.ts";
 import { loadPayment, paymentFromRow, readPaymentView, type PaymentView } from "../../payments/model.ts";
 import { cancelPayment, capturePayment } from "../../payments/operations.ts";
 import { resolveAttemptByInquiry } from "../../payments/resolve.ts";
+import { settleOnReturn } from "../../methods/bnpl/settle.ts";
+import { resolveWalletPaymentOnReturn } from "../../methods/wallet/inquiry.ts";
 import { attemptFromRow } from "../../payments/model.ts";
 import { listPage } from "../../store/page.ts";
 import type { ApiDeps } from "../deps.ts";
@@ -82,7 +84,11 @@ export function paymentReturnRoute(app: FastifyInstance, { ctx }: ApiDeps): void
         "SELECT * FROM attempts WHERE payment_id = ? AND status = 'requires_action' ORDER BY id DESC LIMIT 1",
         [request.params.id],
       );
-      if (attemptRow) await resolveAttemptByInquiry(ctx, attemptFromRow(attemptRow));
+      // BNPL: the customer is back from the provider's checkout; the provider is asked (src/methods/bnpl).
+      if (row.method_type === "bnpl") await settleOnReturn(ctx, request.params.id);
+      // Wallets: the customer is back from the wallet's page; the wallet is asked (src/methods/wallet).
+      else if (row.method_type === "wallet") await resolveWalletPaymentOnReturn(ctx, request.params.id);
+      else if (attemptRow) await resolveAttemptByInquiry(ctx, attemptFromRow(attemptRow));
       const payment = paymentFromRow((await ctx.db.get<Record<string, unknown>>("SELECT * FROM payments WHERE id = ?", [request.params.id]))!);
       if (payment.return_url) {
         const target = new URL(payment.return_url);

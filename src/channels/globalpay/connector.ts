@@ -4,6 +4,8 @@ import type { Transport } from "../transport.ts";
 import {
   CHANNEL,
   authorizeOutcome,
+  disputeLookupOutcome,
+  evidenceOutcome,
   inquiryOutcome,
   operationOutcome,
   parseGlobalPayNotification,
@@ -58,6 +60,14 @@ export function createGlobalPayConnector(options: GlobalPayConnectorOptions): Co
     },
     parseNotification(headers, raw_body) {
       return parseGlobalPayNotification(headers, raw_body, notification_secret);
+    },
+    disputes: {
+      async inquire(channel_dispute_id) {
+        return disputeLookupOutcome(await transport.request({ method: "GET", path: `/v2/disputes/${encodeURIComponent(channel_dispute_id)}`, timeout_ms }));
+      },
+      async submitEvidence({ channel_dispute_id, evidence }) {
+        return evidenceOutcome(await post(`/v2/disputes/${encodeURIComponent(channel_dispute_id)}/evidence`, { evidence }));
+      },
     },
   };
 }

@@ -1,7 +1,7 @@
 // globalpay's wire format and the conversions between it and the connector contract.
 // globalpay counts amounts in ISO 4217 minor units with alphabetic currency codes.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { AuthorizeOutcome, AuthorizeRequest, ChannelDispute, ChannelNotification, ChannelRecord, MoneyCallOutcome } from "../contract.ts";
+import type { AuthorizeOutcome, AuthorizeRequest, ChannelDispute, ChannelNotification, ChannelRecord, DisputeLookup, EvidenceSubmission, MoneyCallOutcome } from "../contract.ts";
 import { corridorDecline, normalizeDecline, type UnifiedDecline } from "../declines.ts";
 import type { TransportResult } from "../transport.ts";
 
@@ -318,6 +318,27 @@ export function parseDispute(json: Json | undefined): { reference: string; dispu
     dispute: {
       id: json.id, reason_code: json.reason_code, network: json.network.toLowerCase(), amount: amount.value, currency: amount.currency.toUpperCase(),
       stage: disputeStages[stage], status: disputeStatuses[status], sequence: json.sequence,
+      evidence_submitted: typeof json.evidence_submitted_at === "string",
     },
   };
+}
+
+export function disputeLookupOutcome(result: TransportResult): DisputeLookup {
+  if (result.kind !== "answered") return { unreachable: true, reason: result.reason };
+  if (result.status === 404) return { found: false };
+  const parsed = result.status === 200 ? parseDispute(parseJson(result.body)) : undefined;
+  return parsed ? { found: true, ...parsed } : { unreachable: true, reason: `globalpay dispute inquiry answered HTTP ${result.status} unreadably` };
+}
+
+export function evidenceOutcome(result: TransportResult): EvidenceSubmission {
+  if (result.kind === "not_sent") return { kind: "unknown", reason: result.reason };
+  if (result.kind === "unknown") return { kind: "unknown", reason: result.reason };
+  const body = parseJson(result.body);
+  const parsed = result.status === 200 ? parseDispute(body) : undefined;
+  if (parsed) return { kind: "accepted", dispute: parsed.dispute };
+  if (result.status >= 400 && result.status < 500) {
+    const error = asObject(body?.error);
+    return { kind: "rejected", reason: typeof error?.message === "string" ? error.message.slice(0, 200) : `HTTP ${result.status}` };
+  }
+  return { kind: "unknown", reason: `globalpay evidence answered HTTP ${result.status}` };
 }

@@ -13,7 +13,7 @@ interface SbCollection {
   amount: number;
   currency: string;
   expires_at: string;
-  transfers: { transfer_id: string; amount: number; received_at: string }[];
+  transfers: { transfer_id: string; amount: number; received_at: string; sender?: { name: string; account: string; bank: string | null } }[];
 }
 
 export function toCollectionBody(request: OpenCollectionRequest) {
@@ -60,7 +60,11 @@ export function inquiryOutcome(result: TransportResult): CollectionRecord | { un
     amount: collection.amount,
     currency: collection.currency,
     expires_at_ms: Date.parse(collection.expires_at),
-    transfers: collection.transfers.map((t) => ({ id: t.transfer_id, amount: t.amount, received_at_ms: Date.parse(t.received_at) })),
+    transfers: collection.transfers.map((t) => ({
+      id: t.transfer_id, amount: t.amount, received_at_ms: Date.parse(t.received_at),
+      sender: typeof t.sender?.name === "string" && typeof t.sender.account === "string"
+        ? { name: t.sender.name, account: t.sender.account, bank: t.sender.bank ?? undefined } : undefined,
+    })),
   };
 }
 

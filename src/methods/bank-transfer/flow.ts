@@ -22,6 +22,7 @@ import { postSale } from "../../payments/postings.ts";
 import type { Tx } from "../../store/db.ts";
 import { clabeBankCodes, clabeForPayment } from "./clabe.ts";
 import { buildPixPayload, txidFor } from "./pix.ts";
+import { returnOwedFundsTick } from "./return-of-funds.ts";
 import { makeVirtualAccount, vaBankPrefixes } from "./va.ts";
 
 export interface BankTransferInput {
@@ -248,9 +249,10 @@ export async function applyCollectionRecord(
         assert(owed.ok, "a refund-due transfer between unflagged accounts always posts");
       }
       await tx.run(
-        `INSERT INTO bank_transfers_received (channel, transfer_id, payment_id, attempt_id, amount, amount_applied, amount_refund_due, disposition, received_ms, created_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [attemptRow.channel, transfer.id, payment.id, attempt_id, transfer.amount, outcome.applied, outcome.refund_due, outcome.disposition, transfer.received_at_ms, Date.now()],
+        `INSERT INTO bank_transfers_received (channel, transfer_id, payment_id, attempt_id, amount, amount_applied, amount_refund_due, disposition, received_ms, created_ms, sender)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [attemptRow.channel, transfer.id, payment.id, attempt_id, transfer.amount, outcome.applied, outcome.refund_due, outcome.disposition, transfer.received_at_ms, Date.now(),
+          transfer.sender ? JSON.stringify(transfer.sender) : null],
       );
       payment.amount_received += outcome.applied;
       fields.amount_refund_due += outcome.refund_due;
@@ -323,5 +325,5 @@ export async function bankTransferJanitorTick(ctx: PaymentsContext): Promise<num
     await applyCollectionRecord(ctx, row.attempt_id, record, { expire_now: true });
     handled++;
   }
-  return handled;
+  return handled + (await returnOwedFundsTick(ctx));
 }

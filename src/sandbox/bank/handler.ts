@@ -4,7 +4,7 @@
 //                                  (idempotent by merchant_ref; the same account for another ref is 409)
 //   GET  /collections/:reference   one collection by merchant_ref or account, with its transfers
 //   GET  /collections              every collection (reconciliation)
-//   POST /transfers                {reference, amount, drop_notification?} a customer's transfer to the
+//   POST /transfers                {reference, amount, sender?: {name, account, bank?}, drop_notification?} a customer's transfer to the
 //                                  account (or merchant_ref); accepted whatever the amount or time, as
 //                                  banks do — the merchant's side decides what to do with it.
 //                                  drop_notification (sandbox control) loses the notification.
@@ -12,7 +12,9 @@
 // header `x-sbank-signature: ts=<unix>;hmac=<base64 HMAC-SHA256 of "<ts>|<body>">`.
 import { createHmac, randomBytes } from "node:crypto";
 import { deliverNotification } from "../notifier.ts";
-import { jsonResponse, parseJsonObject, type SandboxHandler, type SandboxRequest, type SandboxResponse } from "../types.ts";
+import { createPayoutDesk, type PayoutOptions } from "./payouts.ts";
+import { createSandboxDebits } from "./debits.ts";
+import { isObject, jsonResponse, parseJsonObject, type SandboxHandler, type SandboxRequest, type SandboxResponse } from "../types.ts";
 
 export const SBANK_SIGNATURE_HEADER = "x-sbank-signature";
 export const DEFAULT_SBANK_SECRET = "sbank_sandbox_notification_secret";
@@ -22,12 +24,33 @@ export interface SandboxBankOptions {
   notification_secret?: string;
   /** Collections kept before the oldest is evicted. */
   capacity?: number;
+  /** Payouts (refunds to customers' accounts): see payouts.ts. */
+  payouts?: PayoutOptions;
 }
 
 interface Transfer {
   transfer_id: string;
   amount: number;
   received_at: string;
+  /** Who sent it (the bank knows the ordering account: SPEI, Pix and Indonesian transfers carry it). */
+  sender: { name: string; account: string; bank: string | null };
+}
+
+/** A plausible ordering account when the test gives none. */
+function defaultSender(kind: string): Transfer["sender"] {
+  switch (kind) {
+    case "mx_clabe":
+      return { name: "Sandbox Payer", account: "002180700000000019", bank: null };
+    case "br_pix":
+      return { name: "Sandbox Payer", account: "payer@pix.example", bank: null };
+    default:
+      return { name: "Sandbox Payer", account: "8800000042", bank: "bca" };
+  }
+}
+
+function senderOf(value: unknown, kind: string): Transfer["sender"] {
+  if (!isObject(value) || typeof value.name !== "string" || typeof value.account !== "string") return defaultSender(kind);
+  return { name: value.name, account: value.account, bank: typeof value.bank === "string" ? value.bank : null };
 }
 
 interface Collection {
@@ -57,6 +80,8 @@ export function createSandboxBankHandler(options: SandboxBankOptions = {}): Sand
   const secret = options.notification_secret ?? DEFAULT_SBANK_SECRET;
   const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString("hex")}`;
   const find = (reference: string) => byRef.get(reference) ?? byAccount.get(reference);
+  // Direct debits (SEPA, ACH) and the simulated clock: their own routes, in debits.ts.
+  const debits = createSandboxDebits({ notify_url: options.notify_url, secret, sign: signSbank, signature_header: SBANK_SIGNATURE_HEADER, newId });
 
   function view(collection: Collection) {
     const paid = collection.transfers.reduce((sum, transfer) => sum + transfer.amount, 0);
@@ -98,7 +123,9 @@ export function createSandboxBankHandler(options: SandboxBankOptions = {}): Sand
     }
     const collection = find(reference);
     if (!collection) return jsonResponse(404, { error: "unknown_account", reference });
-    const received: Transfer = { transfer_id: newId("trf"), amount: amount as number, received_at: new Date().toISOString() };
+    const received: Transfer = {
+      transfer_id: newId("trf"), amount: amount as number, received_at: new Date().toISOString(), sender: senderOf(body?.sender, collection.kind),
+    };
     collection.transfers.push(received);
     if (options.notify_url && body?.drop_notification !== true) {
       const payload = JSON.stringify({
@@ -110,8 +137,14 @@ export function createSandboxBankHandler(options: SandboxBankOptions = {}): Sand
     return jsonResponse(201, { transfer: { ...received, collection_id: collection.collection_id } });
   }
 
+  const payouts = createPayoutDesk(options.payouts);
+
   return async (request) => {
     const { method, path } = request;
+    const payoutAnswer = await payouts(request);
+    if (payoutAnswer) return payoutAnswer;
+    const debitAnswer = await debits(request);
+    if (debitAnswer) return debitAnswer;
     if (method === "POST" && path === "/collections") return open(request);
     if (method === "GET" && path === "/collections") return jsonResponse(200, { collections: [...byRef.values()].map(view) });
     if (method === "GET" && path.startsWith("/collections/")) {

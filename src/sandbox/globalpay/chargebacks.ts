@@ -2,10 +2,13 @@
 // stage, each change notified to the merchant (signed, like every globalpay notification).
 //   POST /_sandbox/chargebacks                 {merchant_reference, reason_code, amount?}
 //   GET  /_sandbox/chargebacks/{id}
-//   POST /_sandbox/chargebacks/{id}/decide     {outcome: "won"|"lost"}  decides the current stage
+//   POST /_sandbox/chargebacks/{id}/decide     {outcome: "won"|"lost", drop_notification?}  decides the current stage
 //   POST /_sandbox/chargebacks/{id}/escalate   a won stage is taken further by the issuer
 //                                              (chargeback → pre-arbitration → arbitration)
 //   POST /_sandbox/chargebacks/{id}/renotify   sends the current state again (duplicate delivery)
+// The merchant's side (what a connector calls):
+//   GET  /v2/disputes/{id}                     the dispute as globalpay records it
+//   POST /v2/disputes/{id}/evidence            {evidence: {field: text}} the response to the open stage
 import { randomUUID } from "node:crypto";
 import type { GpRecord } from "./records.ts";
 
@@ -24,6 +27,9 @@ export interface GpDispute {
   sequence: number;
   created_at: string;
   updated_at: string;
+  /** The merchant's evidence for the current stage, once submitted (cleared when a stage opens). */
+  evidence: Record<string, string> | null;
+  evidence_submitted_at: string | null;
 }
 
 const reasonCodes: Record<string, readonly string[]> = {
@@ -78,6 +84,8 @@ export class GlobalPayChargebacks {
       sequence: 1,
       created_at: now,
       updated_at: now,
+      evidence: null,
+      evidence_submitted_at: null,
     };
     this.byId.set(dispute.id, dispute);
     return { ok: true, dispute };
@@ -97,11 +105,30 @@ export class GlobalPayChargebacks {
     if (!dispute) return fail(404, "NOT_FOUND", "no such chargeback");
     const next: GpDisputeStage | undefined = dispute.stage === "CHARGEBACK" ? "PRE_ARBITRATION" : dispute.stage === "PRE_ARBITRATION" ? "ARBITRATION" : undefined;
     if (dispute.status !== "WON" || !next) return fail(409, "NOT_ESCALATABLE", "only a stage the merchant won can be escalated, up to arbitration");
-    this.change(dispute, { stage: next, status: "OPEN" });
+    this.change(dispute, { stage: next, status: "OPEN", evidence: null, evidence_submitted_at: null });
     return { ok: true, dispute };
   }
 
-  private change(dispute: GpDispute, change: Partial<Pick<GpDispute, "stage" | "status">>): void {
+  /** The merchant's response to the open stage, sent on to the issuer. The same evidence again is
+   *  answered as accepted (a retry); other evidence after submission, or on a decided stage, is refused. */
+  submitEvidence(id: string, evidence: unknown): ChargebackResult {
+    const dispute = this.byId.get(id);
+    if (!dispute) return fail(404, "NOT_FOUND", "no such dispute");
+    if (typeof evidence !== "object" || evidence === null || Array.isArray(evidence) || Object.keys(evidence).length === 0 ||
+      Object.keys(evidence).length > 50 || !Object.values(evidence).every((value) => typeof value === "string" && value.length <= 20_000)) {
+      return fail(400, "INVALID_REQUEST", "evidence must be an object of 1 to 50 text fields");
+    }
+    const given = evidence as Record<string, string>;
+    if (dispute.evidence_submitted_at) {
+      if (JSON.stringify(dispute.evidence) === JSON.stringify(given)) return { ok: true, dispute };
+      return fail(409, "EVIDENCE_ALREADY_SUBMITTED", "evidence for this stage was already submitted");
+    }
+    if (dispute.status !== "OPEN") return fail(409, "ALREADY_DECIDED", `this stage was already decided (${dispute.status})`);
+    this.change(dispute, { evidence: { ...given }, evidence_submitted_at: new Date().toISOString() });
+    return { ok: true, dispute };
+  }
+
+  private change(dispute: GpDispute, change: Partial<Pick<GpDispute, "stage" | "status" | "evidence" | "evidence_submitted_at">>): void {
     Object.assign(dispute, change);
     dispute.sequence += 1;
     dispute.updated_at = new Date().toISOString();
@@ -109,5 +136,5 @@ export class GlobalPayChargebacks {
 }
 
 export function disputeView(dispute: GpDispute) {
-  return { ...dispute, amount: { ...dispute.amount } };
+  return { ...dispute, amount: { ...dispute.amount }, evidence: dispute.evidence ? { ...dispute.evidence } : null };
 }

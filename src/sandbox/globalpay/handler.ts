@@ -55,7 +55,11 @@ export function createGlobalPayHandler(options: SandboxOptions = {}, faults?: Fa
   const channel = new GlobalPayChannel(options.record_capacity ?? DEFAULT_RECORD_CAPACITY, (id) => `${config.public_url}/3ds/${id}`);
   const chargebacks = new GlobalPayChargebacks();
   return withFaults(
-    async (request) => (request.path.startsWith("/_sandbox/chargebacks") ? chargebackRoute(channel, chargebacks, config, request) : route(channel, config, injector, request)),
+    async (request) => {
+      if (request.path.startsWith("/_sandbox/chargebacks")) return chargebackRoute(channel, chargebacks, config, request);
+      if (request.path.startsWith("/v2/disputes/")) return disputeRoute(chargebacks, config, request);
+      return route(channel, config, injector, request);
+    },
     injector,
     globalPayFaultProfile,
   );
@@ -158,9 +162,9 @@ function jsonBody(body: string): Record<string, unknown> | undefined {
   }
 }
 
-function chargebackResponse(config: GlobalPayConfig, result: ChargebackResult, status: number): SandboxResponse {
+function chargebackResponse(config: GlobalPayConfig, result: ChargebackResult, status: number, drop_notification = false): SandboxResponse {
   if (!result.ok) return errorResponse(result.status, result.code, result.message);
-  notifyDispute(config, result.dispute);
+  if (!drop_notification) notifyDispute(config, result.dispute);
   return jsonResponse(status, disputeView(result.dispute));
 }
 
@@ -180,10 +184,31 @@ function chargebackRoute(channel: GlobalPayChannel, chargebacks: GlobalPayCharge
     return dispute ? jsonResponse(200, disputeView(dispute)) : errorResponse(404, "NOT_FOUND", "no such chargeback");
   }
   if (method !== "POST" || !action) return errorResponse(405, "METHOD_NOT_ALLOWED", "use POST to act");
-  if (action === "decide") return chargebackResponse(config, chargebacks.decide(id, body.outcome), 200);
+  if (action === "decide") return chargebackResponse(config, chargebacks.decide(id, body.outcome), 200, body.drop_notification === true);
   if (action === "escalate") return chargebackResponse(config, chargebacks.escalate(id), 200);
   const dispute = chargebacks.find(id);
   return chargebackResponse(config, dispute ? { ok: true, dispute } : { ok: false, status: 404, code: "NOT_FOUND", message: "no such chargeback" }, 200);
+}
+
+const disputePath = /^\/v2\/disputes\/([^/]+)(\/evidence)?$/;
+
+/** The merchant's side of a dispute: read it, answer it with evidence. */
+function disputeRoute(chargebacks: GlobalPayChargebacks, config: GlobalPayConfig, request: SandboxRequest): SandboxResponse {
+  const match = disputePath.exec(request.path);
+  if (!match) return errorResponse(404, "NOT_FOUND", `no route for ${request.method} ${request.path}`);
+  const [, id, evidence] = match;
+  if (request.method === "GET" && !evidence) {
+    const dispute = chargebacks.find(id);
+    return dispute ? jsonResponse(200, disputeView(dispute)) : errorResponse(404, "NOT_FOUND", "no such dispute");
+  }
+  if (request.method !== "POST" || !evidence) return errorResponse(405, "METHOD_NOT_ALLOWED", "GET a dispute, POST its evidence");
+  const body = jsonBody(request.body);
+  if (!body) return errorResponse(400, "INVALID_REQUEST", "malformed JSON body");
+  const before = chargebacks.find(id)?.sequence;
+  const result = chargebacks.submitEvidence(id, body.evidence);
+  if (!result.ok) return errorResponse(result.status, result.code, result.message);
+  if (result.dispute.sequence !== before) notifyDispute(config, result.dispute);
+  return jsonResponse(200, disputeView(result.dispute));
 }
 
 /** Every change of a chargeback is notified with its whole current state. */
