@@ -7,7 +7,7 @@ import { clabeCheckDigit, isValidClabe } from "../src/methods/bank-transfer/clab
 import { crc16ccittFalse, hasValidPixCrc, parseEmv, PIX_GUI } from "../src/methods/bank-transfer/pix.ts";
 import { isVirtualAccountOf } from "../src/methods/bank-transfer/va.ts";
 import { signSbank } from "../src/sandbox/bank/index.ts";
-import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant } from "./helpers.ts";
+import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant, waitForPayment, pendingBalanceOf } from "./helpers.ts";
 
 const setup = useStack();
 
@@ -50,17 +50,10 @@ async function transfer(reference: string, amount: number, options: { drop_notif
   return answer.transfer as { transfer_id: string; collection_id: string; amount: number; received_at: string };
 }
 
-async function waitFor(merchant: Merchant, id: string, check: (payment: any) => boolean, what: string) {
-  return eventually(async () => {
-    const payment = (await get(merchant, `/v1/payments/${id}`)).body;
-    return check(payment) ? payment : undefined;
-  }, 10_000, what);
-}
+const waitFor = (merchant: Merchant, id: string, check: (payment: any) => boolean, what: string, timeout_ms?: number) =>
+  waitForPayment(setup.stack, merchant, id, check, what, timeout_ms);
 
-async function pendingBalance(merchant: Merchant, currency: string): Promise<number> {
-  const balance = (await get(merchant, "/v1/balance")).body;
-  return balance.pending.find((entry: any) => entry.currency === currency)?.amount ?? 0;
-}
+const pendingBalance = (merchant: Merchant, currency: string) => pendingBalanceOf(setup.stack, merchant, currency);
 
 /** Everything ever owed back to customers (paying it back later does not lower this). */
 async function refundsDue(merchant: Merchant, currency: string): Promise<number> {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { signSbnpl } from "../src/sandbox/bnpl/index.ts";
-import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant } from "./helpers.ts";
+import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant, waitForPayment, pendingBalanceOf } from "./helpers.ts";
 
 const setup = useStack();
 afterEach(async () => assertLedgerBalanced(setup.stack));
@@ -37,17 +37,10 @@ async function provider(method: string, path: string, payload?: unknown) {
   return { status: response.status, headers: response.headers, text, body: text.startsWith("{") ? JSON.parse(text) : undefined };
 }
 
-async function waitFor(merchant: Merchant, id: string, check: (payment: any) => boolean, what: string, timeout_ms = 10_000) {
-  return eventually(async () => {
-    const payment = (await get(merchant, `/v1/payments/${id}`)).body;
-    return check(payment) ? payment : undefined;
-  }, timeout_ms, what);
-}
+const waitFor = (merchant: Merchant, id: string, check: (payment: any) => boolean, what: string, timeout_ms?: number) =>
+  waitForPayment(setup.stack, merchant, id, check, what, timeout_ms);
 
-async function pendingBalance(merchant: Merchant, currency: string): Promise<number> {
-  const balance = (await get(merchant, "/v1/balance")).body;
-  return balance.pending.find((entry: any) => entry.currency === currency)?.amount ?? 0;
-}
+const pendingBalance = (merchant: Merchant, currency: string) => pendingBalanceOf(setup.stack, merchant, currency);
 
 async function postings(ref: string): Promise<{ code: string; amount: number }[]> {
   const rows = await setup.stack.corridor.ctx.db.all<{ code: string; amount: unknown }>("SELECT code, amount FROM ledger_transfers WHERE ref = ? ORDER BY code", [ref]);

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { XmlDocument, XsdValidator } from "libxml2-wasm";
 import { refundDestinationForMandate } from "../src/methods/direct-debit/mandates.ts";
 import { signSbank } from "../src/sandbox/bank/index.ts";
-import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant } from "./helpers.ts";
+import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant, waitForPayment, pendingBalanceOf } from "./helpers.ts";
 
 const setup = useStack();
 afterEach(async () => assertLedgerBalanced(setup.stack));
@@ -56,12 +56,8 @@ async function debit(merchant: Merchant, mandate: any, amount = 2500) {
   return response.body;
 }
 
-async function waitFor(merchant: Merchant, id: string, check: (payment: any) => boolean, what: string) {
-  return eventually(async () => {
-    const payment = (await api(merchant, "GET", `/v1/payments/${id}`)).body;
-    return check(payment) ? payment : undefined;
-  }, 10_000, what);
-}
+const waitFor = (merchant: Merchant, id: string, check: (payment: any) => boolean, what: string, timeout_ms?: number) =>
+  waitForPayment(setup.stack, merchant, id, check, what, timeout_ms);
 
 /** The types of the events about one object, sorted (ids made in the same millisecond are not ordered). */
 async function eventTypes(merchant: Merchant, object_id: string): Promise<string[]> {
@@ -71,10 +67,7 @@ async function eventTypes(merchant: Merchant, object_id: string): Promise<string
 
 const sorted = (types: string[]) => [...types].sort();
 
-async function pendingBalance(merchant: Merchant, currency: string): Promise<number> {
-  const balance = (await api(merchant, "GET", "/v1/balance")).body;
-  return balance.pending.find((entry: any) => entry.currency === currency)?.amount ?? 0;
-}
+const pendingBalance = (merchant: Merchant, currency: string) => pendingBalanceOf(setup.stack, merchant, currency);
 
 async function postings(ref: string, code: string): Promise<number> {
   const row = await setup.stack.corridor.ctx.db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM ledger_transfers WHERE ref = ? AND code = ?", [ref, code]);
@@ -239,7 +232,7 @@ describe("SEPA debits", () => {
     const payment = await debit(merchant, mandate, 3000);
     const early = await api(merchant, "POST", "/v1/refunds", { payment: payment.id });
     assert.equal(early.status, 400, "a debit still being collected cannot be refunded");
-    await advance(3);
+    await advance(5); // two banking days, whatever weekday the simulated clock is on
     await waitFor(merchant, payment.id, (p) => p.status === "succeeded", "the debit to settle");
     const named = await api(merchant, "POST", "/v1/refunds", {
       payment: payment.id, destination: { type: "bank_account", account_holder_name: "Someone Else", country: "DE", account: "DE89370400440532013000" },

@@ -278,3 +278,17 @@ export function useDb(): { readonly db: Db } {
     },
   };
 }
+
+/** Polls a payment over the API until `check` holds. */
+export async function waitForPayment(stack: Stack, merchant: Merchant, id: string, check: (payment: any) => boolean, what: string, timeout_ms = 10_000) {
+  return eventually(async () => {
+    const payment = (await call(stack.url, "GET", `/v1/payments/${id}`, { key: merchant.secret })).body;
+    return check(payment) ? payment : undefined;
+  }, timeout_ms, what);
+}
+
+/** The merchant's pending balance in one currency (lower case), from `GET /v1/balance`. */
+export async function pendingBalanceOf(stack: Stack, merchant: Merchant, currency: string): Promise<number> {
+  const balance = (await call(stack.url, "GET", "/v1/balance", { key: merchant.secret })).body;
+  return balance.pending.find((entry: any) => entry.currency === currency)?.amount ?? 0;
+}

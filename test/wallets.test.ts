@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { creditBalance } from "../src/ledger/ledger.ts";
 import { DEFAULT_SWALLET_SEED, loadSigningKey, signWalletNotification, SWALLET_CLIENT_ID } from "../src/sandbox/wallet/index.ts";
-import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant } from "./helpers.ts";
+import { assertLedgerBalanced, call, createMerchant, eventually, useStack, type Merchant, waitForPayment, pendingBalanceOf } from "./helpers.ts";
 
 const setup = useStack();
 afterEach(async () => assertLedgerBalanced(setup.stack));
@@ -39,17 +39,10 @@ async function wallet(method: string, path: string, body?: unknown) {
   return { status: response.status, headers: response.headers, body: parsed, text };
 }
 
-async function waitFor(merchant: Merchant, id: string, check: (payment: any) => boolean, what: string, timeout_ms = 10_000) {
-  return eventually(async () => {
-    const payment = (await get(merchant, `/v1/payments/${id}`)).body;
-    return check(payment) ? payment : undefined;
-  }, timeout_ms, what);
-}
+const waitFor = (merchant: Merchant, id: string, check: (payment: any) => boolean, what: string, timeout_ms?: number) =>
+  waitForPayment(setup.stack, merchant, id, check, what, timeout_ms);
 
-async function pendingBalance(merchant: Merchant, currency: string): Promise<number> {
-  const balance = (await get(merchant, "/v1/balance")).body;
-  return balance.pending.find((entry: any) => entry.currency === currency)?.amount ?? 0;
-}
+const pendingBalance = (merchant: Merchant, currency: string) => pendingBalanceOf(setup.stack, merchant, currency);
 
 /** The ledger transfers booked under one reference, by code (ids within one millisecond are not ordered). */
 async function postingsFor(ref: string): Promise<{ code: string; amount: number }[]> {

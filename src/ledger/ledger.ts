@@ -71,9 +71,11 @@ async function ensureAccount(tx: Tx, ref: AccountRef, now_ms: number): Promise<s
   if (!committedAccounts) committedAccountsByDatabase.set(tx.database, (committedAccounts = new Set()));
   if (committedAccounts.has(id)) return id;
   const inserted = await tx.run(
-    "INSERT INTO ledger_accounts (id, owner, currency, purpose, flags, created_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+    "INSERT INTO ledger_accounts (id, owner, currency, purpose, flags, created_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     [id, ref.owner, ref.currency, ref.purpose, purposeFlags[ref.purpose], now_ms],
   );
+  // No conflict target: two transactions creating the same account at once may collide on either
+  // unique index (id, or owner+currency+purpose), and both mean "it exists".
   // Created by an earlier, committed transaction: safe to remember. (One we just created could
   // still roll back with our transaction, so it is remembered the next time it is seen.)
   if (inserted.changes === 0 && committedAccounts.size < committedAccountsMax) committedAccounts.add(id);

@@ -110,7 +110,7 @@ const openStatuses = new Set(["pending", "unknown", "requires_action"]);
 // Parameters are cast: in INSERT ... SELECT, PostgreSQL does not infer their types from the columns.
 const insertFromPaymentSql = `INSERT INTO attempt_samples (attempt_id, payment_id, merchant_id, channel, method_family, brand, bin_country, issuer, card_type,
     currency, amount, amount_band, outcome, decline_code, latency_ms, cost_minor, created_ms)
-  SELECT CAST(? AS TEXT), p.id, p.merchant_id, CAST(? AS TEXT), CASE WHEN p.card_id IS NULL THEN 'unknown' ELSE 'card' END, v.brand, v.bin_country,
+  SELECT CAST(? AS TEXT), p.id, p.merchant_id, CAST(? AS TEXT), COALESCE(p.method_type, CASE WHEN p.card_id IS NULL THEN 'unknown' ELSE 'card' END), v.brand, v.bin_country,
     v.issuer, v.funding,
     CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT)
   FROM payments p LEFT JOIN vault_cards v ON v.id = p.card_id
