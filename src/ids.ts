@@ -6,7 +6,7 @@ const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
 
 export type IdPrefix =
   | "mer" | "key" | "pay" | "att" | "op" | "re" | "card" | "evt" | "we" | "whd"
-  | "acct" | "tr" | "rc" | "chh" | "dp" | "md";
+  | "acct" | "tr" | "rc" | "chh" | "dp" | "md" | "va";
 
 function encodeTime(ms: number): string {
   let out = "";

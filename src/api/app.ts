@@ -19,6 +19,7 @@ import { refundRoutes } from "./routes/refunds.ts";
 import { disputeRoutes } from "./routes/disputes.ts";
 import { mandateRoutes } from "./routes/mandates.ts";
 import { routingRoutes } from "./routes/routing.ts";
+import { virtualAccountRoutes } from "./routes/virtual-accounts.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
 function parseJsonBody(request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void): void {
@@ -98,6 +99,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     scope.addHook("onSend", idempotencyOnSend(deps.ctx.db));
     for (const routes of [paymentRoutes, refundRoutes, disputeRoutes, balanceRoutes, webhookRoutes, routingRoutes, metricsRoutes]) routes(scope, deps);
     mandateRoutes(scope, deps);
+    virtualAccountRoutes(scope, deps);
   });
   await app.register(async (scope) => {
     scope.addHook("onRequest", adminAuth(deps.config.admin_key));

@@ -165,10 +165,13 @@ export interface OpenCollectionRequest {
   /** Where the customer pays: the VA number, the CLABE, or the Pix txid. */
   account: string;
   bank: string;
-  /** Minor units of `currency`; a closed amount. */
-  amount: number;
+  /** Minor units of `currency`: a closed amount (only this amount is expected); null: an open amount. */
+  amount: number | null;
   currency: string;
-  expires_at_ms: number;
+  /** null: the collection never expires (a multi-use virtual account). */
+  expires_at_ms: number | null;
+  /** single_use (default: one payment's instructions) or multi_use (a customer's reusable virtual account). */
+  usage?: "single_use" | "multi_use";
 }
 
 export type OpenCollectionOutcome =
@@ -189,7 +192,7 @@ export interface ReceivedTransfer {
 
 export type CollectionRecord =
   | { found: false }
-  | { found: true; channel_reference: string; amount: number; currency: string; expires_at_ms: number; transfers: ReceivedTransfer[] };
+  | { found: true; channel_reference: string; amount: number | null; currency: string; expires_at_ms: number | null; transfers: ReceivedTransfer[] };
 
 export type CollectionNotification =
   | { verified: false; reason: string }

@@ -28,6 +28,9 @@ export const eventTypes = [
   "mandate.updated",
   "mandate.revoked",
   "mandate.lapsed",
+  /** A reusable virtual account (src/methods/bank-transfer/virtual-accounts.ts): created; deactivated, used up (single use) or expired. */
+  "virtual_account.created",
+  "virtual_account.updated",
 ] as const;
 
 export type EventType = (typeof eventTypes)[number];

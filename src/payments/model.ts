@@ -31,7 +31,7 @@ export type AttemptStatus =
 export interface LastError {
   /** bank_error: the bank refused or returned a direct debit (the code is its reason code).
    *  wallet_error: the e-wallet or its customer refused the payment. */
-  type: "card_error" | "api_error" | "bank_error" | "wallet_error";
+  type: "card_error" | "api_error" | "bank_error" | "wallet_error" | "bnpl_error";
   code: string;
   decline_code?: string;
   message: string;
@@ -67,6 +67,8 @@ export interface BankTransferFields {
   amount_mismatch_policy: AmountMismatchPolicy;
   expires_ms: number;
   amount_refund_due: number;
+  /** The reusable virtual account the transfer was made into (va_...), or null for a payment's own instructions. */
+  virtual_account?: string | null;
 }
 
 export interface PaymentRecord {
@@ -180,6 +182,7 @@ function bankTransferFromRow(row: Raw): BankTransferFields {
     amount_mismatch_policy: (row.amount_mismatch_policy as AmountMismatchPolicy | null) ?? "reject",
     expires_ms: toSafeNumber(row.expires_ms),
     amount_refund_due: toSafeNumber(row.amount_refund_due ?? 0),
+    virtual_account: (row.virtual_account_id as string | null | undefined) ?? null,
   };
 }
 
@@ -301,7 +304,13 @@ export function paymentView(payment: PaymentRecord, card: CardDetails | undefine
     payment_method_details: card
       ? { type: "card", card }
       : payment.bank_transfer
-        ? { type: "bank_transfer", bank_transfer: { country: payment.bank_transfer.instructions.country, bank: payment.bank_transfer.instructions.bank } }
+        ? {
+            type: "bank_transfer",
+            bank_transfer: {
+              country: payment.bank_transfer.instructions.country, bank: payment.bank_transfer.instructions.bank,
+              ...(payment.bank_transfer.virtual_account ? { virtual_account: payment.bank_transfer.virtual_account } : {}),
+            },
+          }
         : payment.method_type && payment.method_details
           ? { type: payment.method_type, [payment.method_type]: payment.method_details }
           : null,

@@ -414,6 +414,44 @@ const migrations: string[] = [
   ALTER TABLE bank_transfers_received ADD COLUMN return_refund_id TEXT;
   CREATE INDEX bank_transfers_owed ON bank_transfers_received (created_ms) WHERE amount_refund_due > 0 AND return_refund_id IS NULL;
   `,
+  // Reusable virtual accounts (src/methods/bank-transfer/virtual-accounts.ts): a customer's VA or
+  // CLABE, open or closed amount, single or multi use, opened at the bank once (bank_state); every
+  // transfer into it becomes a payment linked by virtual_account_id. next_inquiry_ms: when the
+  // janitor asks the bank again (lost notifications, a lost opening answer).
+  `
+  CREATE TABLE virtual_accounts (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    country TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('id_virtual_account', 'mx_clabe')),
+    bank TEXT NOT NULL,
+    account TEXT NOT NULL UNIQUE,
+    currency TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    amount_type TEXT NOT NULL CHECK (amount_type IN ('open', 'closed')),
+    amount {big} CHECK (amount IS NULL OR amount > 0),
+    usage TEXT NOT NULL CHECK (usage IN ('multi_use', 'single_use')),
+    status TEXT NOT NULL CHECK (status IN ('active', 'inactive', 'expired')),
+    status_reason TEXT,
+    channel TEXT NOT NULL,
+    bank_state TEXT NOT NULL CHECK (bank_state IN ('pending', 'opened', 'failed')),
+    channel_reference TEXT,
+    expires_ms {big},
+    payments_count INTEGER NOT NULL DEFAULT 0,
+    metadata TEXT NOT NULL,
+    next_inquiry_ms {big},
+    quiet_inquiries INTEGER NOT NULL DEFAULT 0,
+    closed_ms {big},
+    created_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL,
+    CHECK ((amount_type = 'closed') = (amount IS NOT NULL))
+  );
+  CREATE INDEX virtual_accounts_merchant ON virtual_accounts (merchant_id, id);
+  CREATE INDEX virtual_accounts_due ON virtual_accounts (next_inquiry_ms) WHERE next_inquiry_ms IS NOT NULL;
+  CREATE INDEX virtual_accounts_expiry ON virtual_accounts (expires_ms) WHERE status = 'active';
+  ALTER TABLE payments ADD COLUMN virtual_account_id TEXT REFERENCES virtual_accounts(id);
+  CREATE INDEX payments_virtual_account ON payments (virtual_account_id) WHERE virtual_account_id IS NOT NULL;
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {

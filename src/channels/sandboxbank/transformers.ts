@@ -10,16 +10,19 @@ export const SIGNATURE_TOLERANCE_SECONDS = 300;
 interface SbCollection {
   collection_id: string;
   merchant_ref: string;
-  amount: number;
+  /** null: an open amount. */
+  amount: number | null;
   currency: string;
-  expires_at: string;
+  /** null: never expires. */
+  expires_at: string | null;
   transfers: { transfer_id: string; amount: number; received_at: string; sender?: { name: string; account: string; bank: string | null } }[];
 }
 
 export function toCollectionBody(request: OpenCollectionRequest) {
   return {
     merchant_ref: request.reference, kind: request.kind, account: request.account, bank: request.bank,
-    amount: request.amount, currency: request.currency, expires_at: new Date(request.expires_at_ms).toISOString(),
+    amount: request.amount, amount_type: request.amount === null ? "open" : "closed", usage: request.usage ?? "single_use", currency: request.currency,
+    expires_at: request.expires_at_ms === null ? null : new Date(request.expires_at_ms).toISOString(),
   };
 }
 
@@ -34,8 +37,8 @@ function parse(body: string): Record<string, any> | undefined {
 
 function isCollection(value: unknown): value is SbCollection {
   const c = value as SbCollection | undefined;
-  return !!c && typeof c.collection_id === "string" && typeof c.merchant_ref === "string" && Number.isSafeInteger(c.amount) &&
-    typeof c.currency === "string" && typeof c.expires_at === "string" && Array.isArray(c.transfers) &&
+  return !!c && typeof c.collection_id === "string" && typeof c.merchant_ref === "string" && (c.amount === null || Number.isSafeInteger(c.amount)) &&
+    typeof c.currency === "string" && (c.expires_at === null || typeof c.expires_at === "string") && Array.isArray(c.transfers) &&
     c.transfers.every((t) => typeof t?.transfer_id === "string" && Number.isSafeInteger(t.amount) && typeof t.received_at === "string");
 }
 
@@ -59,7 +62,7 @@ export function inquiryOutcome(result: TransportResult): CollectionRecord | { un
     channel_reference: collection.collection_id,
     amount: collection.amount,
     currency: collection.currency,
-    expires_at_ms: Date.parse(collection.expires_at),
+    expires_at_ms: collection.expires_at === null ? null : Date.parse(collection.expires_at),
     transfers: collection.transfers.map((t) => ({
       id: t.transfer_id, amount: t.amount, received_at_ms: Date.parse(t.received_at),
       sender: typeof t.sender?.name === "string" && typeof t.sender.account === "string"

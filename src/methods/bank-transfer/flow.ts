@@ -24,6 +24,8 @@ import { clabeBankCodes, clabeForPayment } from "./clabe.ts";
 import { buildPixPayload, txidFor } from "./pix.ts";
 import { returnOwedFundsTick } from "./return-of-funds.ts";
 import { makeVirtualAccount, vaBankPrefixes } from "./va.ts";
+import { virtualAccountJanitorTick } from "./virtual-accounts.ts";
+import { handleVirtualAccountNotification } from "./virtual-accounts-apply.ts";
 
 export interface BankTransferInput {
   type: "bank_transfer";
@@ -290,6 +292,7 @@ async function inquire(connector: CollectionConnector, attempt_id: string): Prom
 
 /** A verified notification from a collection channel: ask for its record, apply it. */
 export async function handleCollectionNotification(ctx: PaymentsContext, connector: CollectionConnector, reference: string): Promise<"done" | "retry_later" | "unknown_reference"> {
+  if (reference.startsWith("va_")) return handleVirtualAccountNotification(ctx, connector, reference); // a reusable virtual account
   const attempt = await ctx.db.get<{ id: string }>("SELECT id FROM attempts WHERE id = ? AND channel = ?", [reference, connector.name]);
   if (!attempt) return "unknown_reference";
   const record = await inquire(connector, attempt.id);
@@ -325,5 +328,6 @@ export async function bankTransferJanitorTick(ctx: PaymentsContext): Promise<num
     await applyCollectionRecord(ctx, row.attempt_id, record, { expire_now: true });
     handled++;
   }
+  handled += await virtualAccountJanitorTick(ctx); // reusable virtual accounts: lost notifications, expiry
   return handled + (await returnOwedFundsTick(ctx));
 }

@@ -72,7 +72,7 @@ export async function applyCheckoutRecord(ctx: PaymentsContext, attempt_id: stri
         if (openPayment(payment)) {
           payment.status = "failed";
           payment.next_action = null;
-          payment.last_error = { type: "card_error", code: "payment_method_provider_decline", decline_code: record.denial_reason, message: "The BNPL provider declined the customer.", attempt: attempt.id };
+          payment.last_error = { type: "bnpl_error", code: "payment_method_provider_decline", decline_code: record.denial_reason, message: "The BNPL provider declined the customer.", attempt: attempt.id };
           await savePayment(tx, payment);
           await emit(tx, payment, "payment.failed");
         }

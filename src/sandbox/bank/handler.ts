@@ -1,7 +1,9 @@
 // sandboxbank: a simulated bank that collects transfers for Corridor (Indonesian VAs, Mexican
 // CLABEs, Brazilian Pix charges). Its own wire format:
-//   POST /collections              {merchant_ref, kind, account, bank, amount, currency, expires_at} → opens
-//                                  (idempotent by merchant_ref; the same account for another ref is 409)
+//   POST /collections              {merchant_ref, kind, account, bank, amount, currency, expires_at, amount_type?, usage?} → opens
+//                                  (idempotent by merchant_ref; the same account for another ref is 409).
+//                                  amount_type "open" (amount null) and usage "multi_use" (expires_at may be
+//                                  null) describe a reusable virtual account; default closed, single use.
 //   GET  /collections/:reference   one collection by merchant_ref or account, with its transfers
 //   GET  /collections              every collection (reconciliation)
 //   POST /transfers                {reference, amount, sender?: {name, account, bank?}, drop_notification?} a customer's transfer to the
@@ -59,9 +61,13 @@ interface Collection {
   kind: string;
   account: string;
   bank: string;
-  amount: number;
+  /** null: an open amount (any amount is expected). */
+  amount: number | null;
+  amount_type: "open" | "closed";
+  usage: "single_use" | "multi_use";
   currency: string;
-  expires_at: string;
+  /** null: never expires. */
+  expires_at: string | null;
   created_at: string;
   transfers: Transfer[];
 }
@@ -85,17 +91,27 @@ export function createSandboxBankHandler(options: SandboxBankOptions = {}): Sand
 
   function view(collection: Collection) {
     const paid = collection.transfers.reduce((sum, transfer) => sum + transfer.amount, 0);
-    const status = paid >= collection.amount ? "paid" : Date.parse(collection.expires_at) < Date.now() ? "expired" : paid > 0 ? "partially_paid" : "open";
+    const expired = collection.expires_at !== null && Date.parse(collection.expires_at) < Date.now();
+    const status = collection.amount === null
+      ? (expired ? "expired" : "open")
+      : paid >= collection.amount ? "paid" : expired ? "expired" : paid > 0 ? "partially_paid" : "open";
     return { ...collection, status, amount_paid: paid };
   }
 
   function open(request: SandboxRequest): SandboxResponse {
     const body = parseJsonObject(request.body);
     const { merchant_ref, kind, account, bank, amount, currency, expires_at } = body ?? {};
+    const amount_type = body?.amount_type ?? "closed";
+    const usage = body?.usage ?? "single_use";
+    const amountValid = amount_type === "open" ? amount === null || amount === undefined : Number.isSafeInteger(amount) && (amount as number) > 0;
+    const expiryValid = typeof expires_at === "string" ? !Number.isNaN(Date.parse(expires_at)) : (expires_at === null || expires_at === undefined) && usage === "multi_use";
     if (typeof merchant_ref !== "string" || !merchant_ref || typeof kind !== "string" || !kinds.has(kind) || typeof account !== "string" || !account ||
-      typeof bank !== "string" || !Number.isSafeInteger(amount) || (amount as number) <= 0 || typeof currency !== "string" ||
-      typeof expires_at !== "string" || Number.isNaN(Date.parse(expires_at))) {
-      return jsonResponse(400, { error: "invalid_collection", message: "merchant_ref, kind, account, bank, amount (positive integer), currency and expires_at are required" });
+      typeof bank !== "string" || (amount_type !== "open" && amount_type !== "closed") || (usage !== "single_use" && usage !== "multi_use") ||
+      !amountValid || typeof currency !== "string" || !expiryValid) {
+      return jsonResponse(400, {
+        error: "invalid_collection",
+        message: "merchant_ref, kind, account, bank, amount (positive integer; null when amount_type is open), currency and expires_at (null only for multi_use) are required",
+      });
     }
     const existing = byRef.get(merchant_ref);
     if (existing) return jsonResponse(200, { collection: view(existing) });
@@ -106,7 +122,8 @@ export function createSandboxBankHandler(options: SandboxBankOptions = {}): Sand
       byAccount.delete(oldest.account);
     }
     const collection: Collection = {
-      collection_id: newId("col"), merchant_ref, kind, account, bank, amount: amount as number, currency, expires_at,
+      collection_id: newId("col"), merchant_ref, kind, account, bank, amount: amount_type === "open" ? null : (amount as number),
+      amount_type, usage, currency, expires_at: typeof expires_at === "string" ? expires_at : null,
       created_at: new Date().toISOString(), transfers: [],
     };
     byRef.set(merchant_ref, collection);
