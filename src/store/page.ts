@@ -2,7 +2,7 @@
 // `starting_after` is simply "ids below this one". One extra row tells whether there is more.
 import type { Queryable, Row } from "./db.ts";
 
-export type ListedTable = "payments" | "refunds" | "disputes" | "events";
+export type ListedTable = "payments" | "refunds" | "disputes" | "events" | "mandates" | "virtual_accounts";
 
 export interface PageRequest {
   limit: number;

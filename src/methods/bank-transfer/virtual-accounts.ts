@@ -11,6 +11,7 @@ import { newId } from "../../ids.ts";
 import { assert, limits } from "../../limits.ts";
 import type { PaymentsContext } from "../../payments/context.ts";
 import type { Queryable, Tx } from "../../store/db.ts";
+import { listPage } from "../../store/page.ts";
 import { clabeBankCodes, clabeForPayment } from "./clabe.ts";
 import { makeVirtualAccount, vaBankPrefixes } from "./va.ts";
 import { inquireAndApply } from "./virtual-accounts-apply.ts";
@@ -165,20 +166,8 @@ export async function listVirtualAccounts(
   db: Queryable, merchant_id: string, page: { limit: number; starting_after?: string; customer?: string; status?: VirtualAccountStatus },
 ): Promise<{ data: VirtualAccountView[]; has_more: boolean }> {
   assert(page.limit >= 1 && page.limit <= limits.list_page_size_max, "a page is bounded");
-  const conditions = ["merchant_id = ?"];
-  const params: unknown[] = [merchant_id];
-  for (const [column, value] of [["customer", page.customer], ["status", page.status]] as const) {
-    if (value === undefined) continue;
-    conditions.push(`${column} = ?`);
-    params.push(value);
-  }
-  if (page.starting_after) {
-    conditions.push("id < ?");
-    params.push(page.starting_after);
-  }
-  params.push(page.limit + 1);
-  const rows = await db.all<Record<string, unknown>>(`SELECT * FROM virtual_accounts WHERE ${conditions.join(" AND ")} ORDER BY id DESC LIMIT ?`, params);
-  return { data: rows.slice(0, page.limit).map((row) => virtualAccountView(virtualAccountFromRow(row))), has_more: rows.length > page.limit };
+  const { rows, has_more } = await listPage(db, "virtual_accounts", { merchant_id, customer: page.customer, status: page.status }, page);
+  return { data: rows.map((row) => virtualAccountView(virtualAccountFromRow(row))), has_more };
 }
 
 /**

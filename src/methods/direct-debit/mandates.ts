@@ -12,6 +12,7 @@ import { newId } from "../../ids.ts";
 import { assert, limits } from "../../limits.ts";
 import type { PaymentsContext } from "../../payments/context.ts";
 import { toSafeNumber, type Queryable, type Tx } from "../../store/db.ts";
+import { listPage } from "../../store/page.ts";
 import type { DebitScheme } from "./returns.ts";
 
 export type MandateStatus = "active" | "inactive" | "revoked" | "lapsed";
@@ -227,19 +228,8 @@ export async function listMandates(
   db: Queryable, merchant_id: string, page: { limit: number; starting_after?: string; customer?: string },
 ): Promise<{ data: MandateView[]; has_more: boolean }> {
   assert(page.limit >= 1 && page.limit <= limits.list_page_size_max, "a page is bounded");
-  const conditions = ["merchant_id = ?"];
-  const params: unknown[] = [merchant_id];
-  if (page.customer !== undefined) {
-    conditions.push("customer = ?");
-    params.push(page.customer);
-  }
-  if (page.starting_after) {
-    conditions.push("id < ?");
-    params.push(page.starting_after);
-  }
-  params.push(page.limit + 1);
-  const rows = await db.all<Record<string, unknown>>(`SELECT * FROM mandates WHERE ${conditions.join(" AND ")} ORDER BY id DESC LIMIT ?`, params);
-  return { data: rows.slice(0, page.limit).map((row) => mandateView(mandateFromRow(row))), has_more: rows.length > page.limit };
+  const { rows, has_more } = await listPage(db, "mandates", { merchant_id, customer: page.customer }, page);
+  return { data: rows.map((row) => mandateView(mandateFromRow(row))), has_more };
 }
 
 async function changeStatus(tx: Tx, mandate: MandateRecord, status: MandateStatus, reason: string, event: EventType): Promise<void> {
