@@ -328,7 +328,7 @@ const migrations: string[] = [
   `
   ALTER TABLE payments ADD COLUMN method_details TEXT;
   ALTER TABLE payments ADD COLUMN mandate_id TEXT;
-  CREATE INDEX payments_open_expiry ON payments (expires_ms) WHERE status IN ('requires_action', 'processing');
+  CREATE INDEX payments_open_expiry ON payments (expires_ms) WHERE expires_ms IS NOT NULL AND status IN ('requires_action', 'processing');
   CREATE INDEX payments_mandate ON payments (mandate_id) WHERE mandate_id IS NOT NULL;
   `,
   // 7: e-wallets (src/methods/wallet): the wallet account an app push goes to (kept to open the
