@@ -123,6 +123,10 @@ describe("instructions and exact payments", () => {
         assert.equal(fields.get("58"), "BR");
         assert.match(parseEmv(fields.get("62")!)!.get("05")!, /^[a-zA-Z0-9]{26,35}$/);
       }
+      // The public return page has nothing to ask for a transfer: it shows the status (never a 5xx).
+      const returned = await call(setup.stack.url, "GET", `/v1/payments/${payment.id}/return`);
+      assert.equal(returned.status, 200, returned.text);
+      assert.equal(returned.body.status, "requires_action");
       const events = await get(merchant, "/v1/events?type=payment.requires_action");
       assert.ok(events.body.data.some((event: any) => event.data.object.id === payment.id), "payment.requires_action");
 

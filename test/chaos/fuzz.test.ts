@@ -56,6 +56,8 @@ interface Pools {
   endpoints: string[];
   victim: string[];
   captured: string[];
+  mandates: string[];
+  virtual_accounts: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,9 +309,11 @@ function pathIdArbitrary(op: Operation, param: string, pools: Pools): fc.Arbitra
     if (op.path.startsWith("/v1/refunds")) return pools.refunds;
     if (op.path.startsWith("/v1/events")) return pools.events;
     if (op.path.startsWith("/v1/webhook_endpoints")) return pools.endpoints;
+    if (op.path.startsWith("/v1/mandates")) return pools.mandates;
+    if (op.path.startsWith("/v1/virtual_accounts")) return pools.virtual_accounts;
     return pools.payments;
   })();
-  const all = [...pools.payments, ...pools.refunds, ...pools.events, ...pools.endpoints];
+  const all = [...pools.payments, ...pools.refunds, ...pools.events, ...pools.endpoints, ...pools.mandates, ...pools.virtual_accounts];
   return fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(...own) },
     { weight: 1, arbitrary: fc.constantFrom(...all) },
@@ -472,6 +476,8 @@ interface Snapshot {
   refunds: Map<string, string>;
   events: Map<string, string>;
   endpoints: Map<string, string>;
+  mandates: Map<string, string>;
+  virtual_accounts: Map<string, string>;
   victim: string;
   ledger: string;
   counts: Record<string, number>;
@@ -492,11 +498,13 @@ async function listAll(stack: Stack, key: string, path: string, pages = 3): Prom
 
 async function snapshot(stack: Stack, keys: Keys): Promise<Snapshot> {
   const state = (object: any) => JSON.stringify([object.status, object.amount, object.amount_received, object.amount_capturable, object.amount_refunded, object.enabled_events, object.url]);
-  const [payments, refunds, events, endpoints, victim, ledger] = await Promise.all([
+  const [payments, refunds, events, endpoints, mandates, virtual_accounts, victim, ledger] = await Promise.all([
     listAll(stack, keys.own.secret, "/v1/payments"),
     listAll(stack, keys.own.secret, "/v1/refunds"),
     listAll(stack, keys.own.secret, "/v1/events"),
     listAll(stack, keys.own.secret, "/v1/webhook_endpoints", 1),
+    listAll(stack, keys.own.secret, "/v1/mandates"),
+    listAll(stack, keys.own.secret, "/v1/virtual_accounts"),
     listAll(stack, keys.victim.secret, "/v1/payments"),
     call(stack.url, "GET", "/v1/admin/ledger/verify", { key: keys.admin }),
   ]);
@@ -507,16 +515,21 @@ async function snapshot(stack: Stack, keys: Keys): Promise<Snapshot> {
     refunds: new Map(refunds.map((r) => [r.id, state(r)])),
     events: new Map(events.map((e) => [e.id, JSON.stringify([e.data?.object?.id, e.data?.object?.payment])])),
     endpoints: new Map(endpoints.map((w) => [w.id, state(w)])),
+    mandates: new Map(mandates.map((m) => [m.id, state(m)])),
+    virtual_accounts: new Map(virtual_accounts.map((v) => [v.id, state(v)])),
     victim: JSON.stringify(victim.map((p) => [p.id, state(p)])),
     ledger: JSON.stringify(ledger.body.currencies),
-    counts: { payments: payments.length, refunds: refunds.length, events: events.length, webhook_endpoints: endpoints.length },
+    counts: {
+      payments: payments.length, refunds: refunds.length, events: events.length, webhook_endpoints: endpoints.length,
+      mandates: mandates.length, virtual_accounts: virtual_accounts.length,
+    },
   };
 }
 
 /** Objects new or changed between two snapshots, by kind. */
 function differences(before: Snapshot, after: Snapshot): { kind: string; id: string; refs: string[] }[] {
   const out: { kind: string; id: string; refs: string[] }[] = [];
-  for (const kind of ["payments", "refunds", "endpoints"] as const) {
+  for (const kind of ["payments", "refunds", "endpoints", "mandates", "virtual_accounts"] as const) {
     for (const [id, state] of after[kind]) if (before[kind].get(id) !== state) out.push({ kind, id, refs: [id] });
   }
   for (const [id, refs] of after.events) if (!before.events.has(id)) out.push({ kind: "events", id, refs: JSON.parse(refs).filter(Boolean) });
@@ -557,7 +570,7 @@ describe("fuzzing every operation of the OpenAPI document", () => {
       assert.ok(response.status === 200 || response.status === 402, response.text);
       return (response.body.id ?? response.body.error.payment.id) as string;
     };
-    pools = { payments: [], refunds: [], events: [], endpoints: [], victim: [], captured: [] };
+    pools = { payments: [], refunds: [], events: [], endpoints: [], victim: [], captured: [], mandates: [], virtual_accounts: [] };
     for (let i = 0; i < 3; i++) pools.captured.push(await made(own, cardPayment(cards.visa, { amount: 5_000 })));
     pools.payments.push(...pools.captured);
     pools.payments.push(await made(own, { amount: 1_000, currency: "usd" }));
@@ -565,6 +578,19 @@ describe("fuzzing every operation of the OpenAPI document", () => {
     pools.payments.push(await made(own, cardPayment(cards.visa, { capture_method: "manual" })));
     pools.payments.push(await made(own, cardPayment(cards.doNotHonor)));
     pools.payments.push(await made(own, cardPayment(cards.threeDs, { return_url: "http://127.0.0.1:9/back" })));
+    // Every other family too: their cancel, capture, refund and represent paths get real ids.
+    pools.payments.push(await made(own, { amount: 5_000, currency: "php", confirm: true, payment_method_data: { type: "wallet", wallet: { provider: "gcash" } } }));
+    pools.payments.push(await made(own, { amount: 10_000, currency: "usd", confirm: true, payment_method_data: { type: "bnpl", bnpl: { provider: "sandbox" } } }));
+    pools.payments.push(await made(own, { amount: 15_000_000, currency: "idr", confirm: true, payment_method_data: { type: "bank_transfer", bank_transfer: { country: "ID" } } }));
+    const mandate = await call(stack.url, "POST", "/v1/mandates", {
+      key: own.secret, body: { type: "sepa_debit", sepa_debit: { iban: "DE89370400440532013000", account_holder_name: "Fuzz Debtor" } },
+    });
+    assert.equal(mandate.status, 200, mandate.text);
+    pools.mandates.push(mandate.body.id);
+    pools.payments.push(await made(own, { amount: 2_500, currency: "eur", mandate: mandate.body.id, confirm: true }));
+    const account = await call(stack.url, "POST", "/v1/virtual_accounts", { key: own.secret, body: { country: "ID", customer: "cus_fuzz" } });
+    assert.equal(account.status, 200, account.text);
+    pools.virtual_accounts.push(account.body.id);
     const refund = await call(stack.url, "POST", "/v1/refunds", { key: own.secret, body: { payment: pools.captured[0], amount: 100 } });
     assert.equal(refund.status, 200, refund.text);
     pools.refunds.push(refund.body.id);

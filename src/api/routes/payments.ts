@@ -88,7 +88,9 @@ export function paymentReturnRoute(app: FastifyInstance, { ctx }: ApiDeps): void
       if (row.method_type === "bnpl") await settleOnReturn(ctx, request.params.id);
       // Wallets: the customer is back from the wallet's page; the wallet is asked (src/methods/wallet).
       else if (row.method_type === "wallet") await resolveWalletPaymentOnReturn(ctx, request.params.id);
-      else if (attemptRow) await resolveAttemptByInquiry(ctx, attemptFromRow(attemptRow));
+      // Cards: the 3-D Secure challenge's outcome is asked of the acquirer. Other families (a bank
+      // transfer waits for the customer's transfer) have nothing to ask here.
+      else if (attemptRow && ctx.channels.get(attemptRow.channel as string)) await resolveAttemptByInquiry(ctx, attemptFromRow(attemptRow));
       const payment = paymentFromRow((await ctx.db.get<Record<string, unknown>>("SELECT * FROM payments WHERE id = ?", [request.params.id]))!);
       if (payment.return_url) {
         const target = new URL(payment.return_url);
