@@ -9,6 +9,7 @@ import { limits } from "../limits.ts";
 import { adminAuth, authFailureGuard, merchantAuth } from "./auth.ts";
 import type { ApiDeps } from "./deps.ts";
 import { idempotencyOnSend, idempotencyPreHandler } from "./idempotency.ts";
+import { documentResponses } from "./objects.ts";
 import { errorHandler, frameworkErrorHandler, notFoundHandler } from "./reply.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { adminMetricsRoutes, metricsRoutes, prometheusRoute } from "./routes/metrics.ts";
@@ -75,6 +76,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: [{ bearer: [] }],
     },
+    // Response objects are documented only (src/api/objects.ts), never used to serialize answers.
+    transformObject: (generated) => ("openapiObject" in generated ? documentResponses(generated.openapiObject) : generated.swaggerObject),
   });
   if (deps.config.rate_limit_per_second > 0) {
     await app.register(rateLimit, { global: false });
