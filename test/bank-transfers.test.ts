@@ -216,6 +216,34 @@ describe("wrong amounts, by the merchant's policy", () => {
     await assertLedgerBalanced(setup.stack);
   });
 
+  for (const ending of ["expires", "is canceled by the merchant"] as const) {
+    it(`accept_partial: a partly paid payment that ${ending} keeps nothing; the part paid goes back to the sender`, async () => {
+      const merchant = await createMerchant(setup.stack, `Partial then ${ending} shop`);
+      const payment = await create(merchant, "MX", { amount_mismatch_policy: "accept_partial" }, ending === "expires" ? { expires_in: 2 } : {});
+      const sender = { name: "Partial Payer", account: destinationOf.MX.account as string };
+      const sent = await transfer(payTo(payment), 100_000, { sender });
+      await waitFor(merchant, payment.id, (p) => p.amount_received === 100_000, "partly paid");
+      assert.equal(await pendingBalance(merchant, "mxn"), 100_000);
+      if (ending === "is canceled by the merchant") {
+        const canceled = await call(setup.stack.url, "POST", `/v1/payments/${payment.id}/cancel`, { key: merchant.secret, body: {} });
+        assert.equal(canceled.status, 200, canceled.text);
+      }
+      const closed = await waitFor(merchant, payment.id, (p) => p.status === "canceled" && p.amount_refund_due === 100_000, "the part paid owed back");
+      assert.equal(closed.amount_received, 0, "a canceled payment holds no money (it could never be refunded)");
+      assert.equal(await pendingBalance(merchant, "mxn"), 0);
+      const returned = await eventually(async () => {
+        const refunds = (await get(merchant, `/v1/refunds?payment=${payment.id}`)).body.data;
+        return refunds.length === 1 && refunds[0].status === "succeeded" ? refunds[0] : undefined;
+      }, 10_000, "returned to the sender");
+      assert.equal(returned.kind, "return_of_funds");
+      assert.equal(returned.amount, 100_000);
+      assert.equal(returned.metadata.transfer, sent.transfer_id);
+      assert.equal(await refundsDue(merchant, "mxn"), 100_000);
+      assert.equal(await refundsStillDue(merchant, "mxn"), 0);
+      await assertLedgerBalanced(setup.stack);
+    });
+  }
+
   it("accept_and_refund_excess: an under-payment is owed back, the payment stays open", async () => {
     const merchant = await createMerchant(setup.stack, "Excess under shop");
     const payment = await create(merchant, "BR", { amount_mismatch_policy: "accept_and_refund_excess" });
@@ -293,6 +321,38 @@ describe("expiry", () => {
     assert.equal(paid.amount_received, amountOf.BR);
     assert.equal(await postingsFor(sent.transfer_id), 1);
     assert.equal(await pendingBalance(merchant, "brl"), amountOf.BR);
+    await assertLedgerBalanced(setup.stack);
+  });
+});
+
+describe("lost notifications before expiry", () => {
+  it("a transfer whose notification was lost is booked long before the 24 h expiry (the janitor asks the bank again)", async () => {
+    const merchant = await createMerchant(setup.stack, "Lost notification, long expiry shop");
+    const payment = await create(merchant, "ID");
+    const sent = await transfer(payTo(payment), amountOf.ID, { drop_notification: true });
+    const paid = await waitFor(merchant, payment.id, (p) => p.status === "succeeded", "succeeded without a notification");
+    assert.equal(paid.amount_received, amountOf.ID);
+    assert.equal(await postingsFor(sent.transfer_id), 1);
+    await assertLedgerBalanced(setup.stack);
+  });
+
+  it("a transfer to a canceled payment whose notification was lost is booked and paid back to the sender", async () => {
+    const merchant = await createMerchant(setup.stack, "Lost notification, canceled shop");
+    const payment = await create(merchant, "MX");
+    const canceled = await call(setup.stack.url, "POST", `/v1/payments/${payment.id}/cancel`, { key: merchant.secret, body: {} });
+    assert.equal(canceled.status, 200, canceled.text);
+    const sender = { name: "Lost Payer", account: destinationOf.MX.account as string };
+    const sent = await transfer(payTo(payment), amountOf.MX, { drop_notification: true, sender });
+    const owed = await waitFor(merchant, payment.id, (p) => p.amount_refund_due === amountOf.MX, "owed back without a notification");
+    assert.equal(owed.status, "canceled");
+    assert.equal(await postingsFor(sent.transfer_id), 2, "booked once, and owed back once");
+    const returned = await eventually(async () => {
+      const refunds = (await get(merchant, `/v1/refunds?payment=${payment.id}`)).body.data;
+      return refunds.length === 1 && refunds[0].status === "succeeded" ? refunds[0] : undefined;
+    }, 10_000, "returned to the sender");
+    assert.equal(returned.kind, "return_of_funds");
+    assert.equal(returned.metadata.transfer, sent.transfer_id);
+    assert.equal(await refundsStillDue(merchant, "mxn"), 0);
     await assertLedgerBalanced(setup.stack);
   });
 });

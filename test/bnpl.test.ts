@@ -229,6 +229,25 @@ describe("denial and expiry", () => {
     }
   });
 
+  it("the provider expired the checkout, then approves it anyway and its notice is lost: the janitor's watch finds it and voids it", async () => {
+    const merchant = await createMerchant(setup.stack, "Provider expiry lost notice shop");
+    await provider("POST", "/_sandbox/faults", { expiry_grace_ms: 0 });
+    try {
+      const payment = await create(merchant, {}, { customer_email: "timeout@example.com", expires_in: 1 });
+      const attempt = payment.attempts[0].id;
+      await waitFor(merchant, payment.id, (p) => p.attempts[0].status === "expired", "expired");
+      const late = await provider("POST", `/_sandbox/checkouts/${attempt}/approve`, { drop_notification: true });
+      assert.equal(late.body.checkout.state, "APPROVED");
+      const reversed = await waitFor(merchant, payment.id, (p) => p.attempts[0].status === "reversed", "found by the janitor and voided", 15_000);
+      assert.equal(reversed.status, "canceled");
+      assert.equal((await provider("GET", `/checkouts/${attempt}`)).body.checkout.state, "VOIDED");
+      assert.deepEqual(await postings(attempt), []);
+      assert.equal(await pendingBalance(merchant, "usd"), 0);
+    } finally {
+      await provider("POST", "/_sandbox/faults", {});
+    }
+  });
+
   it("the merchant cancels while the customer is at the provider: the checkout is canceled there too", async () => {
     const merchant = await createMerchant(setup.stack, "Cancel shop");
     const payment = await create(merchant);

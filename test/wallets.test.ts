@@ -326,6 +326,35 @@ describe("expiry, cancel and late payments", () => {
   });
 });
 
+describe("late payments whose notice is lost", () => {
+  it("the janitor keeps asking about a closed order: a payment the wallet took after expiry is found, booked as owed back and refunded", async () => {
+    const merchant = await createMerchant(setup.stack, "Shop late lost notice");
+    const payment = await create(merchant, walletBody("gcash", "php", 77_000, { expires_in: 1 }));
+    await waitFor(merchant, payment.id, (p) => p.status === "canceled", "expired");
+    const late = await wallet("POST", `/_sandbox/orders/${attemptOf(payment)}/approve`, { force: true, notify: "drop" });
+    assert.equal(late.status, 200, late.text);
+    const reversed = await waitFor(merchant, payment.id, (p) => p.attempts[0].status === "reversed", "found by the janitor and reversed", 15_000);
+    assert.equal(reversed.status, "canceled");
+    assert.equal(reversed.amount_received, 0);
+    assert.deepEqual(await postingsFor(attemptOf(payment)), [{ code: "capture", amount: 77_000 }, { code: "refund_due", amount: 77_000 }]);
+    assert.deepEqual(await postingsFor(`${attemptOf(payment)}_rev`), [{ code: "return_of_funds", amount: 77_000 }]);
+    assert.equal((await wallet("GET", `/v1/refunds/${attemptOf(payment)}_rev`)).body.refund.status, "REFUND_SUCCESS");
+    assert.equal(await pendingBalance(merchant, "php"), 0);
+    assert.deepEqual(await eventTypes(merchant, payment.id), ["payment.created", "payment.requires_action", "payment.canceled"]);
+  });
+
+  it("a payment taken after the merchant canceled, notice lost, is found and refunded too", async () => {
+    const merchant = await createMerchant(setup.stack, "Shop cancel late lost notice");
+    const payment = await create(merchant, walletBody("shopeepay", "idr", 3_300_000));
+    const canceled = await call(setup.stack.url, "POST", `/v1/payments/${payment.id}/cancel`, { key: merchant.secret, body: {} });
+    assert.equal(canceled.status, 200, canceled.text);
+    await wallet("POST", `/_sandbox/orders/${attemptOf(payment)}/approve`, { force: true, notify: "drop" });
+    const reversed = await waitFor(merchant, payment.id, (p) => p.attempts[0].status === "reversed", "found by the janitor and reversed", 15_000);
+    assert.equal(reversed.status, "canceled");
+    assert.equal(await pendingBalance(merchant, "idr"), 0);
+  });
+});
+
 describe("late payments whose refund the wallet refuses", () => {
   it("the money stays booked as owed back to the customer (never the merchant's), the attempt reversing", async () => {
     const merchant = await createMerchant(setup.stack, "Shop late refused");

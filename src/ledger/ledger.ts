@@ -64,6 +64,8 @@ export type LedgerResult = { ok: true; transfer_id: string } | { ok: false; erro
 /** Accounts known to be committed, per database (accounts are never deleted: this never goes stale). */
 const committedAccountsByDatabase = new WeakMap<object, Set<string>>();
 const committedAccountsMax = 100_000;
+/** Accounts a transaction inserted itself: not committed (nor visible to others) until it commits. */
+const insertedByTransaction = new WeakMap<Tx, Set<string>>();
 
 async function ensureAccount(tx: Tx, ref: AccountRef, now_ms: number): Promise<string> {
   const id = accountId(ref);
@@ -78,7 +80,13 @@ async function ensureAccount(tx: Tx, ref: AccountRef, now_ms: number): Promise<s
   // unique index (id, or owner+currency+purpose), and both mean "it exists".
   // Created by an earlier, committed transaction: safe to remember. (One we just created could
   // still roll back with our transaction, so it is remembered the next time it is seen.)
-  if (inserted.changes === 0 && committedAccounts.size < committedAccountsMax) committedAccounts.add(id);
+  if (inserted.changes === 1) {
+    const ours = insertedByTransaction.get(tx) ?? new Set<string>();
+    insertedByTransaction.set(tx, ours.add(id));
+  } else if (!insertedByTransaction.get(tx)?.has(id) && committedAccounts.size < committedAccountsMax) {
+    // A conflict with our own earlier insert is not proof that another transaction committed it.
+    committedAccounts.add(id);
+  }
   return id;
 }
 

@@ -4,7 +4,9 @@
 // transfer id) under the payment's row lock, from the channel's own record (a notification only
 // prompts the inquiry), following the merchant's policy for wrong amounts. Money that is not the
 // merchant's (wrong amount under `reject`, an excess, a transfer after expiry or after the payment
-// completed) is booked and owed back to the customer (`customer_refunds_due`).
+// completed) is booked and owed back to the customer (`customer_refunds_due`). Notifications can
+// be lost: the janitor asks the bank again about each collection, open or recently closed, with a
+// backoff that grows with its age.
 import type { CollectionConnector, CollectionRecord, OpenCollectionOutcome, ReceivedTransfer } from "../../channels/contract.ts";
 import { invalid, ok, type Result } from "../../errors.ts";
 import { recordEvent } from "../../events/outbox.ts";
@@ -19,13 +21,14 @@ import {
   type AmountMismatchPolicy, type BankTransferInstructions, type PaymentRecord, type PaymentView,
 } from "../../payments/model.ts";
 import { postSale } from "../../payments/postings.ts";
-import type { Tx } from "../../store/db.ts";
+import { toSafeNumber, type Tx } from "../../store/db.ts";
 import { clabeBankCodes, clabeForPayment } from "./clabe.ts";
 import { buildPixPayload, txidFor } from "./pix.ts";
 import { returnOwedFundsTick } from "./return-of-funds.ts";
 import { makeVirtualAccount, vaBankPrefixes } from "./va.ts";
 import { virtualAccountJanitorTick } from "./virtual-accounts.ts";
 import { handleVirtualAccountNotification } from "./virtual-accounts-apply.ts";
+import { closed_inquiry_window_ms, inquiry_interval_max_ms } from "./virtual-accounts-model.ts";
 
 export interface BankTransferInput {
   type: "bank_transfer";
@@ -198,7 +201,7 @@ async function recordOpenOutcome(tx: Tx, payment_id: string, attempt_id: string,
   }
 }
 
-type Disposition = "applied" | "partially_applied" | "refund_due_amount_mismatch" | "refund_due_late" | "refund_due_closed";
+type Disposition = "applied" | "partially_applied" | "refund_due_amount_mismatch" | "refund_due_late" | "refund_due_closed" | "refund_due_unpaid_balance";
 
 /** How much of one transfer goes to the payment, and how much is owed back, by the merchant's policy. */
 function dispose(payment: PaymentRecord, transfer: ReceivedTransfer): { applied: number; refund_due: number; disposition: Disposition; expire: boolean } {
@@ -267,6 +270,7 @@ export async function applyCollectionRecord(
     }
     const expiredUnpaid = options.expire_now && (payment.status === "requires_action" || payment.status === "processing") && !payment.cancel_requested && Date.now() > fields.expires_ms;
     if (expiredUnpaid) expire(payment);
+    if (payment.status === "canceled" && payment.amount_received > 0) await oweBackPartialPayment(tx, payment);
     await savePayment(tx, payment);
     await tx.run("UPDATE payments SET amount_refund_due = ? WHERE id = ?", [fields.amount_refund_due, payment.id]);
     if (payment.status !== before) {
@@ -277,6 +281,39 @@ export async function applyCollectionRecord(
       await emit(tx, payment, payment.status === "succeeded" ? "payment.succeeded" : "payment.canceled");
     }
   });
+}
+
+/**
+ * A payment closed (expired, or canceled by the merchant) after part of its amount was paid under
+ * accept_partial: it will never succeed, so it can never be refunded, and the part paid is not the
+ * merchant's. Each transfer applied to it is owed back in full (and paid back by the janitor).
+ */
+async function oweBackPartialPayment(tx: Tx, payment: PaymentRecord): Promise<void> {
+  const fields = payment.bank_transfer!;
+  const rows = await tx.all<{ transfer_id: string; amount_applied: unknown; amount_refund_due: unknown }>(
+    "SELECT transfer_id, amount_applied, amount_refund_due FROM bank_transfers_received WHERE payment_id = ? AND amount_applied > 0 ORDER BY received_ms, transfer_id",
+    [payment.id],
+  );
+  let released = 0;
+  for (const row of rows) {
+    const applied = toSafeNumber(row.amount_applied);
+    // Only a transfer that completes the payment is both applied and owed in part (an excess).
+    assert(toSafeNumber(row.amount_refund_due) === 0, `transfer ${row.transfer_id} of the unpaid payment ${payment.id} owes nothing yet`);
+    const owed = await postTransfer(tx, {
+      debit: { owner: payment.merchant_id, currency: payment.currency, purpose: "merchant_pending" },
+      credit: { owner: payment.merchant_id, currency: payment.currency, purpose: "customer_refunds_due" },
+      amount: BigInt(applied), code: "refund_due", ref: row.transfer_id,
+    });
+    assert(owed.ok, "a refund-due transfer between unflagged accounts always posts");
+    await tx.run(
+      "UPDATE bank_transfers_received SET amount_applied = 0, amount_refund_due = ?, disposition = 'refund_due_unpaid_balance' WHERE transfer_id = ? AND payment_id = ?",
+      [applied, row.transfer_id, payment.id],
+    );
+    released += applied;
+  }
+  assert(released === payment.amount_received, `the transfers of ${payment.id} account for its ${payment.amount_received} received`);
+  payment.amount_received = 0;
+  fields.amount_refund_due += released;
 }
 
 function expire(payment: PaymentRecord): void {
@@ -303,8 +340,9 @@ export async function handleCollectionNotification(ctx: PaymentsContext, connect
 
 /**
  * Janitor: bank-transfer payments whose instructions expired unpaid (the channel is asked first:
- * a transfer whose notification was lost is applied, never assumed absent), and collections whose
- * opening answer was lost (opened again).
+ * a transfer whose notification was lost is applied, never assumed absent), collections whose
+ * opening answer was lost (opened again), and payments the merchant canceled after part was paid
+ * (that part is owed back).
  */
 export async function bankTransferJanitorTick(ctx: PaymentsContext): Promise<number> {
   if (!ctx.collections) return 0;
@@ -314,7 +352,8 @@ export async function bankTransferJanitorTick(ctx: PaymentsContext): Promise<num
     `SELECT p.id AS id, p.status AS status, a.id AS attempt_id, a.channel AS channel, a.status AS attempt_status
        FROM payments p JOIN attempts a ON a.payment_id = p.id
       WHERE p.method_type = 'bank_transfer' AND p.expires_ms IS NOT NULL
-        AND ((p.status IN ('requires_action', 'processing') AND p.expires_ms <= ?) OR (p.status = 'processing' AND a.status = 'pending' AND a.updated_ms <= ?))
+        AND ((p.status IN ('requires_action', 'processing') AND p.expires_ms <= ?) OR (p.status = 'processing' AND a.status = 'pending' AND a.updated_ms <= ?)
+          OR (p.status = 'canceled' AND p.amount_received > 0))
       ORDER BY p.expires_ms LIMIT ?`,
     [now, stale, limits.janitor_batch_max],
   );
@@ -328,6 +367,47 @@ export async function bankTransferJanitorTick(ctx: PaymentsContext): Promise<num
     await applyCollectionRecord(ctx, row.attempt_id, record, { expire_now: true });
     handled++;
   }
+  handled += await recheckCollections(ctx); // lost notifications of transfers before expiry, or after the payment closed
   handled += await virtualAccountJanitorTick(ctx); // reusable virtual accounts: lost notifications, expiry
   return handled + (await returnOwedFundsTick(ctx));
+}
+
+/** A collection is asked again at least this long after the last time. */
+const recheck_interval_min_ms = 1_000;
+/** A collection is asked again as often as one quarter of its age: young ones soon, old ones rarely. */
+const recheck_age_divisor = 4;
+/** Collections asked again per janitor tick (least recently asked first), so the tick's other work is not held up. */
+const recheck_batch_max = 25;
+
+/**
+ * Janitor: a notification can be lost, and the bank takes transfers whatever the payment's state.
+ * Each collection (open, or closed for less than a day after its expiry) is asked again with a
+ * backoff that grows with its age (attempt.updated_ms marks the last time it was asked), so a
+ * transfer whose notification was lost is booked (and owed money paid back) without waiting for
+ * the expiry, and a transfer to a canceled, expired or paid payment is never left unbooked.
+ */
+async function recheckCollections(ctx: PaymentsContext): Promise<number> {
+  const now = Date.now();
+  const rows = await ctx.db.all<{ attempt_id: string; channel: string }>(
+    `SELECT a.id AS attempt_id, a.channel AS channel
+       FROM payments p JOIN attempts a ON a.payment_id = p.id
+      WHERE p.method_type = 'bank_transfer' AND p.virtual_account_id IS NULL AND p.expires_ms > ?
+        AND a.status IN ('requires_action', 'captured', 'expired') AND a.updated_ms <= ?
+        AND (a.updated_ms <= ? OR ? * (? - a.updated_ms) >= ? - p.created_ms)
+      ORDER BY a.updated_ms LIMIT ?`,
+    [now - closed_inquiry_window_ms, now - recheck_interval_min_ms, now - inquiry_interval_max_ms, recheck_age_divisor, now, now, recheck_batch_max],
+  );
+  let handled = 0;
+  for (const row of rows) {
+    const connector = ctx.collections?.get(row.channel);
+    if (!connector) continue;
+    const record = await inquire(connector, row.attempt_id);
+    if (record) {
+      await applyCollectionRecord(ctx, row.attempt_id, record, { expire_now: false });
+      handled++;
+    }
+    // Asked (or unreachable: asked again after the same backoff, never assumed empty).
+    await ctx.db.transaction((tx) => tx.run("UPDATE attempts SET updated_ms = ? WHERE id = ?", [Date.now(), row.attempt_id]));
+  }
+  return handled;
 }

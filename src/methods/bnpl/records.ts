@@ -6,6 +6,8 @@
 //     is voided at the provider (nothing was booked, so nothing is reversed in the ledger);
 //   denied → failed; expired or canceled at the provider → canceled; still pending → unchanged,
 //     unless the payment expired: then canceled (reason `expired`) and the checkout canceled there.
+// An attempt that ends `expired` stays watched (next_inquiry_ms, see janitor.ts): the provider may
+// still approve a checkout it expired, and that notice may be lost.
 import type { BnplCheckoutRecord, BnplConnector } from "../../channels/contract.ts";
 import { corridorDecline } from "../../channels/declines.ts";
 import { postTransfer } from "../../ledger/ledger.ts";
@@ -43,7 +45,7 @@ export async function applyCheckoutRecord(ctx: PaymentsContext, attempt_id: stri
       // Never created there (the create was lost): open it again, unless the payment expired meanwhile.
       if (!openAttempt.has(attempt.status)) return "done";
       if (openPayment(payment) && !expired) return attempt.status === "pending" ? "reopen" : "done";
-      await updateAttempt(tx, attempt, { status: "expired", next_inquiry_ms: null });
+      await updateAttempt(tx, attempt, { status: "expired", next_inquiry_ms: Date.now() });
       if (expired) await cancel(tx, payment, "expired");
       else if (payment.cancel_requested && payment.status === "processing") await cancel(tx, payment, "expired");
       return "done";
@@ -80,7 +82,9 @@ export async function applyCheckoutRecord(ctx: PaymentsContext, attempt_id: stri
       case "expired":
       case "canceled":
       case "voided":
-        await updateAttempt(tx, attempt, { status: record.status === "voided" ? "reversed" : "expired", channel_reference: record.channel_reference, next_inquiry_ms: null });
+        await updateAttempt(tx, attempt, {
+          status: record.status === "voided" ? "reversed" : "expired", channel_reference: record.channel_reference, next_inquiry_ms: record.status === "voided" ? null : Date.now(),
+        });
         if (payment.status === "requires_action" || payment.status === "processing") await cancel(tx, payment, record.status === "canceled" ? "abandoned" : "expired");
         return "done";
       case "pending":
@@ -156,10 +160,10 @@ export async function cancelAtProvider(ctx: PaymentsContext, connector: BnplConn
     assert(!openPayment(payment) || attempt.status === "reversing" || payment.cancel_requested, `payment ${payment.id} is closed before its checkout is canceled`);
     if (outcome.kind === "refused") {
       // The provider has no checkout (never created) or will not cancel it: nothing of ours is open there.
-      await updateAttempt(tx, attempt, { status: "expired", next_inquiry_ms: null, decline: { ...corridorDecline("processing_error"), raw_code: outcome.reason.slice(0, 200) } });
+      await updateAttempt(tx, attempt, { status: "expired", next_inquiry_ms: Date.now(), decline: { ...corridorDecline("processing_error"), raw_code: outcome.reason.slice(0, 200) } });
       return;
     }
-    await updateAttempt(tx, attempt, { status: outcome.was_approved ? "reversed" : "expired", next_inquiry_ms: null });
+    await updateAttempt(tx, attempt, { status: outcome.was_approved ? "reversed" : "expired", next_inquiry_ms: outcome.was_approved ? null : Date.now() });
     if (payment.cancel_requested && payment.status === "processing") {
       payment.status = "canceled";
       await savePayment(tx, payment);

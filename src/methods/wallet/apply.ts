@@ -103,10 +103,12 @@ async function applyRefused(tx: Tx, payment: PaymentRecord, attempt: AttemptReco
 
 /**
  * The order is closed unpaid at the wallet (or never existed): the attempt ends, and an open
- * payment is canceled. `reason` is the payment's cancellation_reason when it was open.
+ * payment is canceled. `reason` is the payment's cancellation_reason when it was open. The wallet
+ * may still settle a payment its close raced with, and that notice may be lost: the closed attempt
+ * stays watched (next_inquiry_ms, see janitor.ts) so a late payment is found by asking.
  */
 export async function closeUnpaid(tx: Tx, payment: PaymentRecord, attempt: AttemptRecord, reason: string): Promise<void> {
-  await updateAttempt(tx, attempt, { status: reason === "expired" ? "expired" : "voided", next_inquiry_ms: null });
+  await updateAttempt(tx, attempt, { status: reason === "expired" ? "expired" : "voided", next_inquiry_ms: Date.now() });
   if (!isOpenWalletPayment(payment)) return;
   payment.status = "canceled";
   payment.cancellation_reason = reason;

@@ -3,6 +3,7 @@
 //   POST /payouts            {merchant_ref, country, beneficiary: {name, account, bank?}, amount, currency}
 //                            → 201 {payout} (idempotent by merchant_ref: the same ref answers the first payout)
 //   GET  /payouts/:ref       one payout by merchant_ref
+//   GET  /payouts            every payout (reconciliation)
 // A payout is `processing` when accepted and is decided `settle_after_ms` later (read lazily: the
 // bank's state is a function of time, so an inquiry after that moment sees the outcome):
 //   `paid`, or `rejected` with a reason for the test accounts below.
@@ -74,6 +75,7 @@ export function createPayoutDesk(options: PayoutOptions = {}) {
   /** Answers the payout routes; undefined for any other path. */
   return async (request: SandboxRequest): Promise<SandboxResponse | undefined> => {
     if (request.method === "POST" && request.path === "/payouts") return create(request);
+    if (request.method === "GET" && request.path === "/payouts") return jsonResponse(200, { payouts: [...byRef.values()].map(view) });
     if (request.method === "GET" && request.path.startsWith("/payouts/")) {
       const payout = byRef.get(decodeURIComponent(request.path.slice("/payouts/".length)));
       return payout ? jsonResponse(200, { payout: view(payout) }) : jsonResponse(404, { error: "not_found" });

@@ -4,6 +4,7 @@
 // states are upper case:
 //   POST /checkouts                       {merchant_reference, amount, plan: {kind, count}, buyer: {email},
 //                                          return_url, expires_at} → 201 {checkout} (idempotent by merchant_reference)
+//   GET  /checkouts                       every checkout (reconciliation)
 //   GET  /checkouts/:ref                  one checkout by merchant_reference or id, with its plan after refunds
 //   POST /checkouts/:ref/cancel           AWAITING_CUSTOMER → CANCELLED; APPROVED (no refunds) → VOIDED; 409 otherwise
 //   GET  /checkout/:id                    the customer's page (plan, confirm / cancel buttons)
@@ -11,10 +12,12 @@
 //   POST /refunds                         {merchant_refund_reference, checkout_reference, amount} → 201 {refund}
 //                                         (idempotent); reduces the plan from the last installment backwards
 //   GET  /refunds/:ref                    one refund by merchant_refund_reference
+//   GET  /refunds                         every refund (reconciliation)
 //   POST /_sandbox/checkouts/:ref/approve|deny   {drop_notification?} forces the decision (tests)
 //   POST /_sandbox/faults                 {fail_cancels?, lose_refund_answers?, drop_refund_notifications?, expiry_grace_ms?}: cancels answer 503;
 //                                         refunds are made but their answer is lost (connection reset); the grace
-//                                         after expires_at before the provider expires a checkout itself
+//                                         after expires_at before the provider expires a checkout itself; the answer
+//                                         counts the faults injected so far (`injected`)
 // Test buyers (the part of the e-mail before "@"): "denied…" is declined; "timeout…" never gets a
 // decision; "refund_rejected…" is approved but every refund is rejected; "slow…" holds the answer
 // to POST /checkouts for `slow_response_ms` (the checkout is created all the same); anyone else is
@@ -160,6 +163,7 @@ export function createSandboxBnplHandler(options: SandboxBnplOptions = {}): Sand
   const refunds = new BoundedStore<Refund>(options.capacity ?? 100_000);
   const secret = options.notification_secret ?? DEFAULT_SBNPL_SECRET;
   const faults = { fail_cancels: false, lose_refund_answers: false, drop_refund_notifications: false, expiry_grace_ms: options.expiry_grace_ms ?? 60_000 };
+  const injected = { cancels_failed: 0, refund_answers_lost: 0, refund_notifications_dropped: 0 };
   const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString("hex")}`;
   const find = (reference: string) => byRef.get(reference) ?? byId.get(reference);
   const buyer = (checkout: Checkout) => checkout.email.split("@")[0]!.toLowerCase();
@@ -230,7 +234,10 @@ export function createSandboxBnplHandler(options: SandboxBnplOptions = {}): Sand
   }
 
   function cancel(checkout: Checkout): SandboxResponse {
-    if (faults.fail_cancels) return jsonResponse(503, { error: { code: "UNAVAILABLE", message: "cancellations are failing (sandbox fault)" } });
+    if (faults.fail_cancels) {
+      injected.cancels_failed++;
+      return jsonResponse(503, { error: { code: "UNAVAILABLE", message: "cancellations are failing (sandbox fault)" } });
+    }
     const state = current(checkout).state;
     if (state === "AWAITING_CUSTOMER") {
       checkout.state = "CANCELLED";
@@ -273,8 +280,12 @@ export function createSandboxBnplHandler(options: SandboxBnplOptions = {}): Sand
     if (!reason) reducePlan(checkout.installments, money.minor);
     refunds.set(merchant_refund_reference, record);
     if (checkout.refunds.length < refundsPerCheckoutMax) checkout.refunds.push(merchant_refund_reference);
-    if (!faults.drop_refund_notifications) notify(checkout, reason ? "refund.rejected" : "refund.completed", { merchant_refund_reference });
-    if (faults.lose_refund_answers) return { ...jsonResponse(201, {}), destroy_socket: true };
+    if (faults.drop_refund_notifications) injected.refund_notifications_dropped++;
+    else notify(checkout, reason ? "refund.rejected" : "refund.completed", { merchant_refund_reference });
+    if (faults.lose_refund_answers) {
+      injected.refund_answers_lost++;
+      return { ...jsonResponse(201, {}), destroy_socket: true };
+    }
     return jsonResponse(201, { refund: refundView(record) });
   }
 
@@ -335,8 +346,10 @@ export function createSandboxBnplHandler(options: SandboxBnplOptions = {}): Sand
       faults.drop_refund_notifications = body?.drop_refund_notifications === true;
       const grace = body?.expiry_grace_ms;
       faults.expiry_grace_ms = Number.isSafeInteger(grace) && (grace as number) >= 0 ? (grace as number) : options.expiry_grace_ms ?? 60_000;
-      return jsonResponse(200, { faults });
+      return jsonResponse(200, { faults, injected });
     }
+    if (method === "GET" && path === "/checkouts") return jsonResponse(200, { checkouts: [...byRef.values()].map(view) });
+    if (method === "GET" && path === "/refunds") return jsonResponse(200, { refunds: [...refunds.values()].map(refundView) });
     if (parts[0] === "refunds" && parts.length === 2 && method === "GET") {
       const record = refunds.get(parts[1]!);
       return record ? jsonResponse(200, { refund: refundView(record) }) : jsonResponse(404, { error: { code: "REFUND_NOT_FOUND" } });

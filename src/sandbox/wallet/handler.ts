@@ -9,12 +9,14 @@
 //   POST /v1/refunds                 {refund_request_ref, merchant_order_ref, refund_amount} → REFUND_PROCESSING,
 //                                    settled after `refund_delay_ms` (idempotent by refund_request_ref)
 //   GET  /v1/refunds/:ref            one refund by refund_request_ref
+//   GET  /v1/refunds                 every refund (reconciliation)
 //   GET  /pay/:order_id              the customer's approval page (redirect flows), posting to
 //   POST /pay/:order_id/{approve,decline} → 303 back to the order's redirect_url
 //   POST /_sandbox/orders/:ref/{approve,decline}  the customer approves the push / declines (sandbox control)
 //   POST /_sandbox/scan              {qr_code} the customer scans a QR code and pays
 //   POST /_sandbox/faults            {lose_create_answers: n} the next n order creates are done but
 //                                    their answer is lost (the connection is reset)
+//                                    (the answer counts the lost answers so far: lost_create_answers_total)
 //     Controls on approve/scan: notify "send" (default) | "drop" | "duplicate", delay_ms, and force
 //     (pay even a closed or expired order: the wallet settled a payment its close raced with).
 // Every answer carries `result: {result_status: S|F|U, result_code, result_message}`. Statuses:
@@ -118,6 +120,7 @@ export function createSandboxWalletHandler(options: SandboxWalletOptions = {}): 
   const find = (reference: string) => orders.get(reference) ?? ordersById.get(reference);
   /** Fault mode: creates whose answer is lost after the order is made. */
   let lostCreateAnswers = 0;
+  let lostCreateAnswersTotal = 0;
 
   /** The wallet closes unpaid orders at their expire_time by itself. */
   function current(order: Order): Order {
@@ -293,6 +296,7 @@ ${status === "WAIT_PAY" ? `<form method="post" action="/pay/${order.order_id}/ap
       const answer = createOrder(request);
       if (lostCreateAnswers === 0) return answer;
       lostCreateAnswers--;
+      lostCreateAnswersTotal++;
       return { ...answer, destroy_socket: true };
     }
     if (method === "POST" && path === "/_sandbox/faults") {
@@ -301,10 +305,11 @@ ${status === "WAIT_PAY" ? `<form method="post" action="/pay/${order.order_id}/ap
         return jsonResponse(400, { result: result("F", "PARAM_ILLEGAL", `lose_create_answers: 0 to ${lostAnswersMax}`) });
       }
       lostCreateAnswers = count as number;
-      return jsonResponse(200, { result: success, lose_create_answers: lostCreateAnswers });
+      return jsonResponse(200, { result: success, lose_create_answers: lostCreateAnswers, lost_create_answers_total: lostCreateAnswersTotal });
     }
     if (method === "GET" && path === "/v1/orders") return jsonResponse(200, { result: success, orders: [...orders.values()].map((order) => view(order, request)) });
     if (method === "POST" && path === "/v1/refunds") return createRefund(request);
+    if (method === "GET" && path === "/v1/refunds") return jsonResponse(200, { result: success, refunds: [...refunds.values()].map(refundView) });
     if (segments[0] === "v1" && segments[1] === "orders" && segments.length === 3 && method === "GET") {
       const order = find(segments[2]!);
       return order ? jsonResponse(200, { result: success, order: view(order, request) }) : jsonResponse(404, { result: result("F", "ORDER_NOT_EXIST", "no such order") });
