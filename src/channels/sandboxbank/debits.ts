@@ -6,6 +6,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { DebitConnector, DebitNotification, DebitRecord, SubmitDebitOutcome, SubmitDebitRequest } from "../contract.ts";
 import type { Transport, TransportResult } from "../transport.ts";
 import { CHANNEL, SIGNATURE_HEADER, SIGNATURE_TOLERANCE_SECONDS } from "./transformers.ts";
+import { parseJsonObject } from "../json.ts";
 
 interface SbDebit {
   debit_id: string;
@@ -48,14 +49,6 @@ export function toDebitBody(request: SubmitDebitRequest) {
   };
 }
 
-function parse(body: string): Record<string, any> | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, any>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function isDebit(value: unknown): value is SbDebit {
   const d = value as SbDebit | undefined;
@@ -69,7 +62,7 @@ function isDebit(value: unknown): value is SbDebit {
 export function submitOutcome(result: TransportResult): SubmitDebitOutcome {
   if (result.kind === "not_sent") return { kind: "error", reason: result.reason };
   if (result.kind === "unknown") return { kind: "unknown", reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if ((result.status === 200 || result.status === 201) && isDebit(body?.debit)) return { kind: "accepted", channel_reference: body.debit.debit_id };
   if (result.status >= 400 && result.status < 500) return { kind: "error", reason: `${result.status} ${body?.error ?? ""} ${body?.message ?? ""}`.trim() };
   return { kind: "unknown", reason: `unexpected answer ${result.status}` };
@@ -78,7 +71,7 @@ export function submitOutcome(result: TransportResult): SubmitDebitOutcome {
 export function debitInquiryOutcome(result: TransportResult): DebitRecord | { unreachable: true; reason: string } {
   if (result.kind !== "answered") return { unreachable: true, reason: result.reason };
   if (result.status === 404) return { found: false };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (result.status !== 200 || !isDebit(body?.debit)) return { unreachable: true, reason: `unexpected answer ${result.status}` };
   const debit = body.debit;
   return {
@@ -101,7 +94,7 @@ function headerValue(headers: Record<string, string | string[] | undefined>, nam
 export function parseDebitNotification(
   headers: Record<string, string | string[] | undefined>, raw_body: string, secret: string, now_seconds = Math.floor(Date.now() / 1000),
 ): DebitNotification {
-  const body = parse(raw_body);
+  const body = parseJsonObject(raw_body);
   if (typeof body?.event !== "string" || !body.event.startsWith("debit.")) return { kind: "not_a_debit" };
   const header = headerValue(headers, SIGNATURE_HEADER);
   const match = header?.match(/^ts=(\d{1,12});hmac=([A-Za-z0-9+/=]{1,100})$/);

@@ -2,6 +2,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { CollectionNotification, CollectionRecord, OpenCollectionOutcome, OpenCollectionRequest } from "../contract.ts";
 import type { TransportResult } from "../transport.ts";
+import { parseJsonObject } from "../json.ts";
 
 export const CHANNEL = "sandboxbank";
 export const SIGNATURE_HEADER = "x-sbank-signature";
@@ -26,14 +27,6 @@ export function toCollectionBody(request: OpenCollectionRequest) {
   };
 }
 
-function parse(body: string): Record<string, any> | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === "object" && value !== null ? (value as Record<string, any>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function isCollection(value: unknown): value is SbCollection {
   const c = value as SbCollection | undefined;
@@ -45,7 +38,7 @@ function isCollection(value: unknown): value is SbCollection {
 export function openOutcome(result: TransportResult): OpenCollectionOutcome {
   if (result.kind === "not_sent") return { kind: "error", reason: result.reason };
   if (result.kind === "unknown") return { kind: "unknown", reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if ((result.status === 200 || result.status === 201) && isCollection(body?.collection)) return { kind: "opened", channel_reference: body.collection.collection_id };
   if (result.status >= 400 && result.status < 500) return { kind: "error", reason: `${result.status} ${body?.error ?? ""} ${body?.message ?? ""}`.trim() };
   return { kind: "unknown", reason: `unexpected answer ${result.status}` };
@@ -54,7 +47,7 @@ export function openOutcome(result: TransportResult): OpenCollectionOutcome {
 export function inquiryOutcome(result: TransportResult): CollectionRecord | { unreachable: true; reason: string } {
   if (result.kind !== "answered") return { unreachable: true, reason: result.reason };
   if (result.status === 404) return { found: false };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (result.status !== 200 || !isCollection(body?.collection)) return { unreachable: true, reason: `unexpected answer ${result.status}` };
   const collection = body.collection;
   return {
@@ -88,7 +81,7 @@ export function parseSandboxBankNotification(
   const expected = createHmac("sha256", secret).update(`${ts}|${raw_body}`).digest();
   const given = Buffer.from(match[2], "base64");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { verified: false, reason: "signature mismatch" };
-  const body = parse(raw_body);
+  const body = parseJsonObject(raw_body);
   if (body?.event !== "transfer.received" || typeof body.merchant_ref !== "string" || typeof body.transfer_id !== "string") {
     return { verified: false, reason: "unexpected notification body" };
   }

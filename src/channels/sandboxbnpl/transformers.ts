@@ -8,6 +8,7 @@ import type {
 import { corridorDecline, type UnifiedDecline } from "../declines.ts";
 import type { TransportResult } from "../transport.ts";
 import { requireCurrency } from "../../money/currency.ts";
+import { parseJsonObject } from "../json.ts";
 
 export const CHANNEL = "sandboxbnpl";
 export const PROVIDER = "sandbox";
@@ -70,14 +71,6 @@ export function toCheckoutBody(request: BnplCheckoutRequest) {
   };
 }
 
-function parse(body: string): Record<string, any> | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === "object" && value !== null ? (value as Record<string, any>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function isCheckout(value: unknown): value is SbCheckout {
   const c = value as SbCheckout | undefined;
@@ -89,7 +82,7 @@ function isCheckout(value: unknown): value is SbCheckout {
 export function createOutcome(result: TransportResult): BnplCheckoutOutcome {
   if (result.kind === "not_sent") return { kind: "error", reason: result.reason };
   if (result.kind === "unknown") return { kind: "unknown", reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if ((result.status === 200 || result.status === 201) && isCheckout(body?.checkout)) {
     return { kind: "created", channel_reference: body.checkout.id, redirect_url: body.checkout.checkout_url };
   }
@@ -100,7 +93,7 @@ export function createOutcome(result: TransportResult): BnplCheckoutOutcome {
 export function checkoutRecord(result: TransportResult, currency: string): BnplCheckoutRecord | { unreachable: true; reason: string } {
   if (result.kind !== "answered") return { unreachable: true, reason: result.reason };
   if (result.status === 404) return { found: false };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (result.status !== 200 || !isCheckout(body?.checkout)) return { unreachable: true, reason: `unexpected answer ${result.status}` };
   const checkout = body.checkout;
   const amount = fromWireMoney(checkout.amount, currency);
@@ -121,7 +114,7 @@ export function checkoutRecord(result: TransportResult, currency: string): BnplC
 
 export function cancelOutcome(result: TransportResult): BnplCancelOutcome {
   if (result.kind !== "answered") return { kind: "unknown", reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (result.status === 200 && isCheckout(body?.checkout)) {
     const state = body.checkout.state;
     if (state === "APPROVED") return { kind: "unknown", reason: "the provider still shows the checkout approved" };
@@ -151,7 +144,7 @@ export function toRefundBody(input: { reference: string; channel_reference: stri
 export function refundOutcome(result: TransportResult): RefundCallOutcome {
   if (result.kind === "not_sent") return { kind: "error", decline: corridorDecline("channel_unavailable", result.reason), raw: null };
   if (result.kind === "unknown") return { kind: "unknown", reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if ((result.status === 200 || result.status === 201) && isRefund(body?.refund)) {
     const refund = body.refund;
     if (refund.state === "COMPLETED") return { kind: "succeeded", channel_reference: refund.id, raw: refund };
@@ -167,7 +160,7 @@ export function refundOutcome(result: TransportResult): RefundCallOutcome {
 export function refundRecord(result: TransportResult): RefundRecordAtChannel | { unreachable: true; reason: string } {
   if (result.kind !== "answered") return { unreachable: true, reason: result.reason };
   if (result.status === 404) return { found: false };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (result.status !== 200 || !isRefund(body?.refund)) return { unreachable: true, reason: `unexpected answer ${result.status}` };
   return body.refund.state === "COMPLETED" ? { found: true, status: "succeeded" } : { found: true, status: "failed", failure_reason: body.refund.reason ?? "declined" };
 }
@@ -193,7 +186,7 @@ export function parseSandboxBnplNotification(
   const expected = createHmac("sha512", secret).update(`${ts}.${raw_body}`).digest();
   const given = Buffer.from(match[2]!, "hex");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { verified: false, reason: "signature mismatch" };
-  const body = parse(raw_body);
+  const body = parseJsonObject(raw_body);
   const event = notificationTypes[body?.type as string];
   if (!event || typeof body?.merchant_reference !== "string") return { verified: false, reason: "unexpected notification body" };
   const refund_reference = typeof body.merchant_refund_reference === "string" ? body.merchant_refund_reference : undefined;

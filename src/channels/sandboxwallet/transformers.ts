@@ -9,6 +9,7 @@ import type {
   WalletOrderRecord, WalletOrderRequest,
 } from "../contract.ts";
 import type { TransportResult } from "../transport.ts";
+import { parseJsonObject } from "../json.ts";
 
 export const CHANNEL = "sandboxwallet";
 export const NOTIFICATION_PATH = `/v1/channels/${CHANNEL}/notifications`;
@@ -108,14 +109,6 @@ export function toRefundBody(input: { reference: string; attempt_reference: stri
   return { refund_request_ref: input.reference, merchant_order_ref: input.attempt_reference, refund_amount: toWalletMoney(input.amount, input.currency) };
 }
 
-function parse(body: string): Record<string, any> | undefined {
-  try {
-    const value: unknown = JSON.parse(body);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, any>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function isResult(value: unknown): value is SwResult {
   const r = value as SwResult | undefined;
@@ -136,7 +129,7 @@ function isRefund(value: unknown): value is SwRefund {
 export function createOutcome(result: TransportResult): WalletOrderOutcome {
   if (result.kind === "not_sent") return { kind: "error", reason: result.reason };
   if (result.kind === "unknown") return { kind: "unknown", reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (!isResult(body?.result)) return { kind: "unknown", reason: `unexpected answer ${result.status}` };
   const { result_status, result_code, result_message } = body.result;
   if (result_status === "S" && isOrder(body.order)) {
@@ -149,7 +142,7 @@ export function createOutcome(result: TransportResult): WalletOrderOutcome {
 
 export function orderRecord(result: TransportResult): WalletOrderRecord | { unreachable: true; reason: string } {
   if (result.kind !== "answered") return { unreachable: true, reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (result.status === 404 && body?.result?.result_code === "ORDER_NOT_EXIST") return { found: false };
   if (result.status !== 200 || body?.result?.result_status !== "S" || !isOrder(body.order)) return { unreachable: true, reason: `unexpected answer ${result.status}` };
   return recordOf(body.order);
@@ -167,7 +160,7 @@ function recordOf(order: SwOrder): WalletOrderRecord | { unreachable: true; reas
 
 export function closeOutcome(result: TransportResult): WalletCloseOutcome {
   if (result.kind !== "answered") return { kind: "unknown", reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (result.status === 404 && body?.result?.result_code === "ORDER_NOT_EXIST") return { kind: "not_found" };
   if (!isResult(body?.result) || !isOrder(body.order)) return { kind: "unknown", reason: `unexpected answer ${result.status}` };
   if (body.order.status === "PAID") return { kind: "already_paid" };
@@ -178,7 +171,7 @@ export function closeOutcome(result: TransportResult): WalletCloseOutcome {
 export function refundOutcome(result: TransportResult): RefundCallOutcome {
   if (result.kind === "not_sent") return { kind: "error", decline: walletDecline("CHANNEL_UNREACHABLE", result.reason), raw: null } satisfies MoneyCallOutcome;
   if (result.kind === "unknown") return { kind: "unknown", reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (!isResult(body?.result)) return { kind: "unknown", reason: `unexpected answer ${result.status}` };
   if (body.result.result_status === "S" && isRefund(body.refund)) {
     const status = refundStatusOf[body.refund.status];
@@ -192,7 +185,7 @@ export function refundOutcome(result: TransportResult): RefundCallOutcome {
 
 export function refundRecord(result: TransportResult): RefundRecordAtChannel | { unreachable: true; reason: string } {
   if (result.kind !== "answered") return { unreachable: true, reason: result.reason };
-  const body = parse(result.body);
+  const body = parseJsonObject(result.body);
   if (result.status === 404 && body?.result?.result_code === "REFUND_NOT_EXIST") return { found: false };
   if (result.status !== 200 || !isRefund(body?.refund)) return { unreachable: true, reason: `unexpected answer ${result.status}` };
   const status = refundStatusOf[body.refund.status];
@@ -224,7 +217,7 @@ export function parseSandboxWalletNotification(
   if (Number.isNaN(time_ms) || Math.abs(now_ms - time_ms) > SIGNATURE_TOLERANCE_SECONDS * 1000) return { verified: false, reason: "request-time outside tolerance" };
   const signed = Buffer.from(`POST ${NOTIFICATION_PATH}\n${client_id}.${request_time}.${raw_body}`);
   if (!verify(null, signed, public_key, Buffer.from(match[1]!, "base64url"))) return { verified: false, reason: "signature mismatch" };
-  const body = parse(raw_body);
+  const body = parseJsonObject(raw_body);
   if (body?.notify_type === "PAYMENT_RESULT" && typeof body.merchant_order_ref === "string") return { verified: true, kind: "payment", reference: body.merchant_order_ref };
   if (body?.notify_type === "REFUND_RESULT" && typeof body.refund_request_ref === "string") return { verified: true, kind: "refund", reference: body.refund_request_ref };
   return { verified: false, reason: "unexpected notification body" };
