@@ -5,20 +5,14 @@
 //   a payment closed while its checkout is open (merchant cancel), or an unwanted approval
 //     (`reversing`): canceled or voided at the provider;
 //   any open checkout not heard of for a while: polled (a lost notification);
-//   an expired checkout: asked again, less and less often, for `late_approval_watch_ms` (the
+//   an expired checkout: asked again, less and less often, for a day (src/payments/late-watch.ts) (the
 //     provider may approve a checkout it expired; a lost notice of it is found and voided).
 // Every call is idempotent at the provider, so API processes running this at once do no harm.
 import type { BnplConnector } from "../../channels/contract.ts";
 import { limits } from "../../limits.ts";
 import type { PaymentsContext } from "../../payments/context.ts";
-import { toSafeNumber } from "../../store/db.ts";
+import { claimDueWatchedAttempts } from "../../payments/late-watch.ts";
 import { settleCheckout } from "./settle.ts";
-
-/** How long an expired checkout is watched for a late approval, and the longest gap between two looks. */
-export const late_approval_watch_ms = 24 * 60 * 60 * 1000;
-const late_approval_watch_interval_max_ms = 60 * 60 * 1000;
-/** Doublings of the first interval before the gap stops growing (bounds the exponent). */
-const late_approval_watch_doublings_max = 16;
 
 /** How often an open checkout is polled when nothing was heard (a lost notification). */
 export function pollIntervalMs(ctx: PaymentsContext): number {
@@ -55,31 +49,9 @@ export async function bnplJanitorTick(ctx: PaymentsContext): Promise<number> {
   return handled;
 }
 
-/** The next look at an expired checkout after `inquiries` looks, or null once the watch (from the attempt's creation) is over. */
-function nextLateWatchMs(ctx: PaymentsContext, created_ms: number, inquiries: number, now = Date.now()): number | null {
-  if (now - created_ms >= late_approval_watch_ms) return null;
-  const gap = ctx.settings.unknown_inquiry_delay_ms * 2 ** Math.min(inquiries, late_approval_watch_doublings_max);
-  return now + Math.min(gap, late_approval_watch_interval_max_ms);
-}
-
 /** Expired checkouts still watched: asked again (an approval is voided at the provider, never booked). */
 async function tickExpiredCheckouts(ctx: PaymentsContext, connectors: BnplConnector[]): Promise<number> {
-  const names = connectors.map((connector) => connector.name);
-  const rows = await ctx.db.all<{ id: string; payment_id: string; currency: string; channel: string; next_inquiry_ms: unknown; inquiries: unknown; created_ms: unknown }>(
-    `SELECT id, payment_id, currency, channel, next_inquiry_ms, inquiries, created_ms FROM attempts
-      WHERE status = 'expired' AND channel IN (${names.map(() => "?").join(", ")}) AND next_inquiry_ms IS NOT NULL AND next_inquiry_ms <= ?
-      ORDER BY next_inquiry_ms LIMIT ?`,
-    [...names, Date.now(), limits.janitor_batch_max],
-  );
-  let handled = 0;
-  for (const row of rows) {
-    const next = nextLateWatchMs(ctx, toSafeNumber(row.created_ms), toSafeNumber(row.inquiries));
-    const claimed = await ctx.db.transaction((tx) =>
-      tx.run("UPDATE attempts SET next_inquiry_ms = ?, inquiries = inquiries + 1 WHERE id = ? AND next_inquiry_ms = ?", [next, row.id, row.next_inquiry_ms]),
-    );
-    if (claimed.changes !== 1) continue;
-    await settleCheckout(ctx, connectors.find((candidate) => candidate.name === row.channel)!, row, { expire_now: true });
-    handled++;
-  }
-  return handled;
+  const due = await claimDueWatchedAttempts(ctx, ["expired"], connectors.map((connector) => connector.name));
+  for (const attempt of due) await settleCheckout(ctx, connectors.find((candidate) => candidate.name === attempt.channel)!, attempt, { expire_now: true });
+  return due.length;
 }

@@ -2,23 +2,18 @@
 // `unknown_inquiry_delay_ms`), and at expiry asked first, then closed at the wallet, then canceled;
 // orders whose create answer was lost are opened again (idempotent by reference); late payments
 // being refunded to the wallet are followed until the refund is done; closed orders are asked
-// about again, less and less often, for `late_payment_watch_ms` (a payment the wallet settled after
+// about again, less and less often, for a day (src/payments/late-watch.ts) (a payment the wallet settled after
 // our close, whose notice was lost, is found and refunded). Rows are claimed with a compare-and-set
 // (on updated_ms, or next_inquiry_ms for watched orders), so several API processes can run it at once.
 import type { WalletConnector } from "../../channels/contract.ts";
 import { limits } from "../../limits.ts";
 import type { PaymentsContext } from "../../payments/context.ts";
+import { claimDueWatchedAttempts } from "../../payments/late-watch.ts";
 import { loadAttempt } from "../../payments/model.ts";
 import { toSafeNumber } from "../../store/db.ts";
 import { resumeReversal } from "./apply.ts";
 import { openOrderAndRecord } from "./flow.ts";
 import { inquireAndApply } from "./inquiry.ts";
-
-/** How long a closed order is watched for a late payment, and the longest gap between two looks. */
-export const late_payment_watch_ms = 24 * 60 * 60 * 1000;
-const late_payment_watch_interval_max_ms = 60 * 60 * 1000;
-/** Doublings of the first interval before the gap stops growing (bounds the exponent). */
-const late_payment_watch_doublings_max = 16;
 
 interface OpenRow {
   payment_id: string;
@@ -42,33 +37,11 @@ export async function walletJanitorTick(ctx: PaymentsContext): Promise<number> {
   return (await tickOpenOrders(ctx)) + (await tickReversals(ctx, wallets)) + (await tickClosedOrders(ctx, wallets));
 }
 
-/** The next look at a closed order after `inquiries` looks, or null once the watch (from the attempt's creation) is over. */
-function nextLateWatchMs(ctx: PaymentsContext, created_ms: number, inquiries: number, now = Date.now()): number | null {
-  if (now - created_ms >= late_payment_watch_ms) return null;
-  const gap = ctx.settings.unknown_inquiry_delay_ms * 2 ** Math.min(inquiries, late_payment_watch_doublings_max);
-  return now + Math.min(gap, late_payment_watch_interval_max_ms);
-}
-
 /** Closed orders still watched: asked again (a PAID answer is applied as a late payment and refunded). */
 async function tickClosedOrders(ctx: PaymentsContext, wallets: WalletConnector[]): Promise<number> {
-  const names = wallets.map((wallet) => wallet.name);
-  const rows = await ctx.db.all<{ id: string; channel: string; next_inquiry_ms: unknown; inquiries: unknown; created_ms: unknown }>(
-    `SELECT id, channel, next_inquiry_ms, inquiries, created_ms FROM attempts
-      WHERE status IN ('expired', 'voided') AND channel IN (${names.map(() => "?").join(", ")}) AND next_inquiry_ms IS NOT NULL AND next_inquiry_ms <= ?
-      ORDER BY next_inquiry_ms LIMIT ?`,
-    [...names, Date.now(), limits.janitor_batch_max],
-  );
-  let handled = 0;
-  for (const row of rows) {
-    const next = nextLateWatchMs(ctx, toSafeNumber(row.created_ms), toSafeNumber(row.inquiries));
-    const claimed = await ctx.db.transaction((tx) =>
-      tx.run("UPDATE attempts SET next_inquiry_ms = ?, inquiries = inquiries + 1 WHERE id = ? AND next_inquiry_ms = ?", [next, row.id, row.next_inquiry_ms]),
-    );
-    if (claimed.changes !== 1) continue;
-    await inquireAndApply(ctx, ctx.wallets!.get(row.channel)!, row.id, { expire_now: false });
-    handled++;
-  }
-  return handled;
+  const due = await claimDueWatchedAttempts(ctx, ["expired", "voided"], wallets.map((wallet) => wallet.name));
+  for (const attempt of due) await inquireAndApply(ctx, ctx.wallets!.get(attempt.channel)!, attempt.id, { expire_now: false });
+  return due.length;
 }
 
 async function tickOpenOrders(ctx: PaymentsContext): Promise<number> {
