@@ -17,7 +17,22 @@ export type AccountPurpose =
   /** Money received from customers that must go back to them (bank transfers: wrong amount, too late) (liability, credit-normal). */
   | "customer_refunds_due"
   /** Fees the platform earned (dispute fees) (revenue, credit-normal). */
-  | "platform_fees";
+  | "platform_fees"
+  /** Merchant fees on settled payments (per-merchant pricing) (revenue, credit-normal; owner "platform"). */
+  | "platform_revenue"
+  /** What a channel paid out on settlement, until the bank statement shows it arrived (asset, debit-normal; owner: the channel). */
+  | "bank_in_transit"
+  /** The platform's own bank account, as its statement shows it (asset, debit-normal; owner "platform"). */
+  | "platform_bank"
+  /** Channel fees from settlement reports, one account per kind (expense, debit-normal; owner: the channel). */
+  | "channel_fees_interchange"
+  | "channel_fees_scheme"
+  | "channel_fees_markup"
+  | "channel_fees_commission"
+  /** Differences within the rounding tolerance (expense, debit-normal; owner: the channel). */
+  | "settlement_rounding"
+  /** Differences an operator wrote off (expense, debit-normal; owner: the channel). */
+  | "settlement_write_offs";
 
 export const accountFlags = {
   none: 0,
@@ -30,6 +45,15 @@ const purposeFlags: Record<AccountPurpose, number> = {
   merchant_available: accountFlags.debits_must_not_exceed_credits,
   customer_refunds_due: accountFlags.none,
   platform_fees: accountFlags.none,
+  platform_revenue: accountFlags.none,
+  bank_in_transit: accountFlags.none,
+  platform_bank: accountFlags.none,
+  channel_fees_interchange: accountFlags.none,
+  channel_fees_scheme: accountFlags.none,
+  channel_fees_markup: accountFlags.none,
+  channel_fees_commission: accountFlags.none,
+  settlement_rounding: accountFlags.none,
+  settlement_write_offs: accountFlags.none,
 };
 
 export interface AccountRef {
@@ -44,7 +68,11 @@ export function accountId(ref: AccountRef): string {
 }
 
 export type TransferCode = "authorization" | "capture" | "void" | "refund" | "refund_failed" | "authorization_expired" | "refund_due"
-  | "dispute" | "dispute_reversal" | "dispute_fee" | "debit_return" | "return_of_funds" | "bnpl_fee";
+  | "dispute" | "dispute_reversal" | "dispute_fee" | "debit_return" | "return_of_funds" | "bnpl_fee"
+  /** Settlement (src/settlement): a batch's lines cleared from the channel receivable, its fees,
+   *  the bank credit that funded it, merchant funds made available, merchant fees, operator adjustments. */
+  | "settlement" | "settlement_fee" | "settlement_funding" | "merchant_settlement" | "merchant_fee"
+  | "settlement_adjustment" | "settlement_write_off" | "settlement_rounding";
 
 export interface Balance {
   debits_pending: bigint;
