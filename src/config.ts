@@ -33,6 +33,8 @@ export interface Config {
   webhook_interval_ms: number;
   /** How often channel approval rates are tested against their baselines. */
   channel_health_interval_ms: number;
+  /** How often channels' settlement files are fetched and reconciled (0: never on a schedule). */
+  settlement_interval_ms: number;
   /** Requests per second per API key; 0 disables the limit. */
   rate_limit_per_second: number;
   /** Failed authentications per second per client IP before that IP gets 429; 0 disables. */
@@ -65,6 +67,7 @@ export function loadConfig(env = process.env): Config {
     janitor_interval_ms: integer(env, "JANITOR_INTERVAL_MS", 1_000),
     webhook_interval_ms: integer(env, "WEBHOOK_INTERVAL_MS", 500),
     channel_health_interval_ms: integer(env, "CHANNEL_HEALTH_INTERVAL_MS", 30_000),
+    settlement_interval_ms: integer(env, "SETTLEMENT_INTERVAL_MS", 60_000),
     rate_limit_per_second: integer(env, "RATE_LIMIT_PER_SECOND", 1_000),
     rate_limit_per_ip_per_second: integer(env, "RATE_LIMIT_PER_IP_PER_SECOND", 200),
     idempotency_lease_ms: integer(env, "IDEMPOTENCY_LEASE_MS", 60_000),

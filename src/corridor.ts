@@ -28,6 +28,9 @@ import { openDb, type Db } from "./store/db.ts";
 import { janitorTick } from "./workers/janitor.ts";
 import { degradationTick } from "./metrics/degradation.ts";
 import { startLoop, type Loop } from "./workers/loop.ts";
+import { settlementChannels } from "./settlement/channels.ts";
+import type { SettlementContext } from "./settlement/context.ts";
+import { settlementTick } from "./settlement/scheduler.ts";
 
 export interface ChannelSetup {
   name: "globalpay" | "localacq";
@@ -71,7 +74,8 @@ export interface Corridor {
   app: FastifyInstance;
   ctx: PaymentsContext;
   url: string;
-  workers: { janitor?: Loop; webhooks?: Loop; channel_health?: Loop };
+  workers: { janitor?: Loop; webhooks?: Loop; channel_health?: Loop; settlement?: Loop };
+  settlement: SettlementContext;
   close(): Promise<void>;
 }
 
@@ -147,7 +151,16 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
     ctx.refund_channels!.set(connector.name, connector);
     return connector;
   }));
-  const app = await buildApp({ config, ctx });
+  const transportOf = (name: string) => [...options.channels, ...(options.collections ?? [])].find((setup) => setup.name === name)?.transport;
+  const settlement: SettlementContext = {
+    db,
+    channels: new Map(settlementChannels({
+      globalpay: transportOf("globalpay"), localacq: transportOf("localacq"), sandboxbank: transportOf("sandboxbank"), timeout_ms: config.channel_timeout_ms,
+    }).map((channel) => [channel.channel, channel])),
+    // Channel fees are checked against the contracted model; the router may price with observed fees.
+    fees: () => defaultFeeModel,
+  };
+  const app = await buildApp({ config, ctx, settlement });
   const url = await app.listen({ port: config.port, host: config.host });
   const onError = (error: unknown) => app.log.error({ err: error }, "background worker failed");
   const workers: Corridor["workers"] = {};
@@ -163,13 +176,17 @@ export async function startCorridor(config: Config, options: CorridorOptions): P
       await deliverDue(db, schedule);
     }, config.webhook_interval_ms, onError);
     workers.channel_health = startLoop(() => degradationTick(db), config.channel_health_interval_ms, onError);
+    if (config.settlement_interval_ms > 0) {
+      workers.settlement = startLoop(() => settlementTick(settlement, defaultFeeModel, (model) => { ctx.routing.fees = model; }), config.settlement_interval_ms, onError);
+    }
   }
   return {
-    app, ctx, url, workers,
+    app, ctx, url, workers, settlement,
     async close() {
       await workers.janitor?.stop();
       await workers.webhooks?.stop();
       await workers.channel_health?.stop();
+      await workers.settlement?.stop();
       await app.close();
       for (const setup of options.channels) await setup.transport.close?.();
       for (const setup of options.collections ?? []) await setup.transport.close?.();

@@ -6,7 +6,8 @@ const alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
 
 export type IdPrefix =
   | "mer" | "key" | "pay" | "att" | "op" | "re" | "card" | "evt" | "we" | "whd"
-  | "acct" | "tr" | "rc" | "chh" | "dp" | "md" | "va";
+  | "acct" | "tr" | "rc" | "chh" | "dp" | "md" | "va"
+  | "sfile" | "sbatch" | "bent" | "rex" | "rrun";
 
 function encodeTime(ms: number): string {
   let out = "";

@@ -20,6 +20,7 @@ import { refundRoutes } from "./routes/refunds.ts";
 import { disputeRoutes } from "./routes/disputes.ts";
 import { mandateRoutes } from "./routes/mandates.ts";
 import { routingRoutes } from "./routes/routing.ts";
+import { settlementRoutes } from "./routes/settlement.ts";
 import { virtualAccountRoutes } from "./routes/virtual-accounts.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 
@@ -108,6 +109,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     scope.addHook("onRequest", adminAuth(deps.config.admin_key));
     adminRoutes(scope, deps);
     adminMetricsRoutes(scope, deps);
+    settlementRoutes(scope, deps);
     prometheusRoute(scope); // /metrics behind the admin key: scrapers send it as a bearer token
   });
   await app.register(async (scope) => {

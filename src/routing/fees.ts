@@ -33,6 +33,9 @@ export interface ChannelFees {
   cross_border_bps: number;
   /** Added when the payment's currency is not a settlement currency. */
   fx_markup_bps: number;
+  /** What the channel actually charged lately (its settlement reports: all fees over settled gross),
+   *  in basis points; when present it prices every attempt instead of the contracted lines. */
+  observed_bps?: number;
 }
 
 /** Mid rates for estimates: units of each currency per 1 USD, times 1e6 (integers). */
@@ -131,6 +134,10 @@ export function estimateFee(model: FeeModel, channel: string, query: FeeQuery): 
   }
   if (index < 0) return undefined;
   const line = fees.lines[index];
+  if (fees.observed_bps !== undefined) {
+    const observed = Number(divideHalfEven(BigInt(query.amount) * BigInt(fees.observed_bps), bpsPerUnit));
+    return { cost_minor: observed, percent_bps: fees.observed_bps, percent_minor: observed, fixed_minor: 0, cross_border: !domestic, fx_conversion: !fees.settlement_currencies.includes(query.currency), line: index };
+  }
   const fx_conversion = !fees.settlement_currencies.includes(query.currency);
   const percent_bps = line.percent_bps + (domestic ? 0 : fees.cross_border_bps) + (fx_conversion ? fees.fx_markup_bps : 0);
   const fixed = convertMinor(model.fx, BigInt(line.fixed.amount_minor), line.fixed.currency, query.currency);
@@ -144,6 +151,16 @@ export function estimateFee(model: FeeModel, channel: string, query: FeeQuery): 
 /** Just the cost, for the routing hot path. */
 export function estimateCost(model: FeeModel, channel: string, query: FeeQuery): number | undefined {
   return estimateFee(model, channel, query)?.cost_minor;
+}
+
+/** The model with each channel's observed cost (bps) from settlement, where one is known. */
+export function withObservedFees(model: FeeModel, observed: ReadonlyMap<string, number>): FeeModel {
+  const channels: Record<string, ChannelFees> = {};
+  for (const [name, fees] of Object.entries(model.channels)) {
+    const bps = observed.get(name);
+    channels[name] = bps === undefined ? fees : { ...fees, observed_bps: bps };
+  }
+  return { channels, fx: model.fx };
 }
 
 // ---- defaults ----

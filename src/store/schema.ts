@@ -452,6 +452,186 @@ const migrations: string[] = [
   ALTER TABLE payments ADD COLUMN virtual_account_id TEXT REFERENCES virtual_accounts(id);
   CREATE INDEX payments_virtual_account ON payments (virtual_account_id) WHERE virtual_account_id IS NOT NULL;
   `,
+  // 12: stored ledger balances (src/ledger/ledger.ts): each account's balance as sub-balances
+  // ("shards", summed on read) updated in the transaction of every transfer, and on each transfer
+  // the resulting balance of the shard it changed on either side (NULL for transfers written
+  // before balances were stored). Backfilled from the existing transfers into shard 0.
+  `
+  CREATE TABLE ledger_balance_shards (
+    account_id TEXT NOT NULL REFERENCES ledger_accounts(id),
+    shard INTEGER NOT NULL CHECK (shard >= 0),
+    debits_pending {big} NOT NULL DEFAULT 0,
+    debits_posted {big} NOT NULL DEFAULT 0,
+    credits_pending {big} NOT NULL DEFAULT 0,
+    credits_posted {big} NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, shard)
+  );
+  ALTER TABLE ledger_transfers ADD COLUMN debit_shard INTEGER;
+  ALTER TABLE ledger_transfers ADD COLUMN debit_debits_pending_after {big};
+  ALTER TABLE ledger_transfers ADD COLUMN debit_debits_posted_after {big};
+  ALTER TABLE ledger_transfers ADD COLUMN debit_credits_pending_after {big};
+  ALTER TABLE ledger_transfers ADD COLUMN debit_credits_posted_after {big};
+  ALTER TABLE ledger_transfers ADD COLUMN credit_shard INTEGER;
+  ALTER TABLE ledger_transfers ADD COLUMN credit_debits_pending_after {big};
+  ALTER TABLE ledger_transfers ADD COLUMN credit_debits_posted_after {big};
+  ALTER TABLE ledger_transfers ADD COLUMN credit_credits_pending_after {big};
+  ALTER TABLE ledger_transfers ADD COLUMN credit_credits_posted_after {big};
+  INSERT INTO ledger_balance_shards (account_id, shard, debits_pending, debits_posted, credits_pending, credits_posted)
+  SELECT a.id, 0, COALESCE(d.pending, 0), COALESCE(d.posted, 0), COALESCE(c.pending, 0), COALESCE(c.posted, 0)
+  FROM ledger_accounts a
+  LEFT JOIN (
+    SELECT debit_account_id AS account_id,
+      SUM(CASE WHEN kind = 'pending' THEN amount WHEN kind IN ('post_pending', 'void_pending') THEN -pending_amount ELSE 0 END) AS pending,
+      SUM(CASE WHEN kind IN ('posted', 'post_pending') THEN amount ELSE 0 END) AS posted
+    FROM ledger_transfers GROUP BY debit_account_id
+  ) d ON d.account_id = a.id
+  LEFT JOIN (
+    SELECT credit_account_id AS account_id,
+      SUM(CASE WHEN kind = 'pending' THEN amount WHEN kind IN ('post_pending', 'void_pending') THEN -pending_amount ELSE 0 END) AS pending,
+      SUM(CASE WHEN kind IN ('posted', 'post_pending') THEN amount ELSE 0 END) AS posted
+    FROM ledger_transfers GROUP BY credit_account_id
+  ) c ON c.account_id = a.id;
+  `,
+  // Settlement and reconciliation (src/settlement): files as received (rejected ones too, with their
+  // errors), their lines, batches, bank-statement entries, exceptions, per-merchant pricing
+  // (versioned: a line keeps the version it was priced with), per-channel reconciliation state.
+  `
+  CREATE TABLE settlement_files (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('channel_report', 'bank_statement')),
+    filename TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('imported', 'duplicate', 'rejected')),
+    lines INTEGER NOT NULL,
+    errors TEXT NOT NULL,
+    duplicate_of TEXT,
+    source TEXT NOT NULL CHECK (source IN ('upload', 'fetch')),
+    source_file_id TEXT,
+    created_ms {big} NOT NULL
+  );
+  CREATE UNIQUE INDEX settlement_files_imported ON settlement_files (channel, sha256) WHERE status = 'imported';
+  CREATE INDEX settlement_files_source ON settlement_files (channel, source_file_id) WHERE source_file_id IS NOT NULL;
+  CREATE TABLE settlement_batches (
+    id TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    batch_number TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    file_id TEXT NOT NULL REFERENCES settlement_files(id),
+    booking_date TEXT NOT NULL,
+    gross {big} NOT NULL,
+    interchange {big} NOT NULL,
+    scheme_fees {big} NOT NULL,
+    markup {big} NOT NULL,
+    commission {big} NOT NULL,
+    net {big} NOT NULL,
+    lines INTEGER NOT NULL,
+    matched_lines INTEGER NOT NULL,
+    funded_by TEXT,
+    funded_ms {big},
+    created_ms {big} NOT NULL,
+    UNIQUE (channel, batch_number, currency)
+  );
+  CREATE INDEX settlement_batches_unfunded ON settlement_batches (channel, booking_date) WHERE funded_by IS NULL;
+  CREATE TABLE settlement_lines (
+    file_id TEXT NOT NULL REFERENCES settlement_files(id),
+    line INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    merchant_reference TEXT,
+    channel_reference TEXT,
+    booking_date TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    gross {big} NOT NULL,
+    net_currency TEXT NOT NULL,
+    net {big} NOT NULL,
+    interchange {big} NOT NULL,
+    scheme_fees {big} NOT NULL,
+    markup {big} NOT NULL,
+    commission {big} NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('matched', 'exception', 'resolved')),
+    match_kind TEXT,
+    match_id TEXT,
+    payment_id TEXT,
+    merchant_id TEXT,
+    expected_amount {big},
+    merchant_fee {big} NOT NULL DEFAULT 0,
+    pricing_version INTEGER,
+    booked SMALLINT NOT NULL DEFAULT 0,
+    created_ms {big} NOT NULL,
+    PRIMARY KEY (file_id, line)
+  );
+  CREATE INDEX settlement_lines_match ON settlement_lines (match_kind, match_id);
+  CREATE INDEX settlement_lines_batch ON settlement_lines (batch_id);
+  CREATE TABLE bank_statement_entries (
+    id TEXT PRIMARY KEY,
+    file_id TEXT NOT NULL REFERENCES settlement_files(id),
+    line INTEGER NOT NULL,
+    bank TEXT NOT NULL,
+    entry_reference TEXT NOT NULL,
+    booking_date TEXT NOT NULL,
+    value_date TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('credit', 'debit')),
+    amount {big} NOT NULL CHECK (amount > 0),
+    currency TEXT NOT NULL,
+    counterparty TEXT,
+    remittance TEXT,
+    channel TEXT,
+    batch_numbers TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('unmatched', 'matched', 'resolved')),
+    created_ms {big} NOT NULL,
+    UNIQUE (bank, entry_reference)
+  );
+  CREATE INDEX bank_statement_entries_unmatched ON bank_statement_entries (booking_date) WHERE status = 'unmatched';
+  CREATE TABLE reconciliation_exceptions (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+    subject TEXT NOT NULL UNIQUE,
+    file_id TEXT,
+    line INTEGER,
+    batch_id TEXT,
+    entry_id TEXT,
+    payment_id TEXT,
+    attempt_id TEXT,
+    merchant_id TEXT,
+    reference TEXT,
+    currency TEXT,
+    expected_amount {big},
+    reported_amount {big},
+    details TEXT NOT NULL,
+    resolution TEXT,
+    resolved_ms {big},
+    created_ms {big} NOT NULL
+  );
+  CREATE INDEX reconciliation_exceptions_list ON reconciliation_exceptions (status, id);
+  CREATE TABLE reconciliation_runs (
+    id TEXT PRIMARY KEY,
+    channel TEXT,
+    as_of_ms {big} NOT NULL,
+    triggered_by TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    created_ms {big} NOT NULL
+  );
+  CREATE TABLE reconciliation_channels (
+    channel TEXT PRIMARY KEY,
+    captures_checked_through_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL
+  );
+  CREATE TABLE merchant_pricing (
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    version INTEGER NOT NULL,
+    model TEXT NOT NULL CHECK (model IN ('blended', 'interchange_plus')),
+    percent_bps INTEGER NOT NULL,
+    fixed_amount {big} NOT NULL,
+    currency TEXT NOT NULL,
+    created_ms {big} NOT NULL,
+    PRIMARY KEY (merchant_id, version)
+  );
+  CREATE INDEX ledger_transfers_capture_time ON ledger_transfers (created_ms) WHERE code = 'capture';
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {

@@ -1,0 +1,126 @@
+// What Corridor recorded of the money a channel should settle, for reconciliation (src/settlement):
+// captures (from the ledger: a sale's posted capture, or the posts of an authorization), succeeded
+// refunds and disputes, looked up in bounded batches by our references or the channel's.
+import { toSafeNumber, type Queryable } from "../store/db.ts";
+
+/** Ids per lookup query (IN lists). */
+export const factsLookupBatchMax = 500;
+
+export interface CaptureFact {
+  attempt_id: string;
+  payment_id: string;
+  merchant_id: string;
+  channel: string;
+  channel_reference: string | null;
+  currency: string;
+  /** Captured, minor units (ISO exponent). */
+  amount: number;
+  captured_ms: number;
+  brand: string | null;
+  card_country: string | null;
+}
+
+export interface RefundFact {
+  refund_id: string;
+  payment_id: string;
+  merchant_id: string;
+  attempt_id: string;
+  channel: string;
+  currency: string;
+  amount: number;
+  status: string;
+}
+
+export interface DisputeFact {
+  dispute_id: string;
+  channel_dispute_id: string;
+  payment_id: string;
+  attempt_id: string;
+  merchant_id: string;
+  channel: string;
+  currency: string;
+  amount: number;
+  status: string;
+}
+
+function placeholders(n: number): string {
+  return Array(n).fill("?").join(", ");
+}
+
+async function inBatches<T>(ids: readonly string[], query: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const out: T[] = [];
+  const unique = [...new Set(ids)];
+  for (let start = 0; start < unique.length; start += factsLookupBatchMax) {
+    out.push(...(await query(unique.slice(start, start + factsLookupBatchMax))));
+  }
+  return out;
+}
+
+const captureColumns = `
+  a.id AS attempt_id, a.payment_id, a.merchant_id, a.channel, a.channel_reference, a.currency,
+  COALESCE((SELECT SUM(t.amount) FROM ledger_transfers t WHERE t.ref = a.id AND t.code = 'capture' AND t.kind = 'posted'), 0)
+    + COALESCE((SELECT SUM(r.amount) FROM ledger_transfers p JOIN ledger_transfers r ON r.pending_id = p.id
+                WHERE p.ref = a.id AND p.code = 'authorization' AND r.kind = 'post_pending'), 0) AS amount,
+  COALESCE((SELECT MAX(t.created_ms) FROM ledger_transfers t WHERE t.ref = a.id AND t.code = 'capture' AND t.kind = 'posted'),
+           (SELECT MAX(r.created_ms) FROM ledger_transfers p JOIN ledger_transfers r ON r.pending_id = p.id
+            WHERE p.ref = a.id AND p.code = 'authorization' AND r.kind = 'post_pending'), 0) AS captured_ms,
+  v.brand AS brand, v.bin_country AS card_country`;
+
+interface CaptureRow extends Omit<CaptureFact, "amount" | "captured_ms"> {
+  amount: unknown;
+  captured_ms: unknown;
+}
+
+function toCapture(row: CaptureRow): CaptureFact {
+  return { ...row, amount: toSafeNumber(row.amount), captured_ms: toSafeNumber(row.captured_ms) };
+}
+
+/** Captured attempts by our attempt id; attempts that captured nothing are left out. */
+export async function capturesByAttempt(db: Queryable, attempt_ids: readonly string[]): Promise<Map<string, CaptureFact>> {
+  const rows = await inBatches(attempt_ids, (chunk) => db.all<CaptureRow>(
+    `SELECT ${captureColumns} FROM attempts a JOIN payments p ON p.id = a.payment_id LEFT JOIN vault_cards v ON v.id = p.card_id
+     WHERE a.id IN (${placeholders(chunk.length)})`, chunk));
+  return new Map(rows.map(toCapture).filter((fact) => fact.amount > 0).map((fact) => [fact.attempt_id, fact]));
+}
+
+/** Captured attempts of one channel by the channel's own reference (a report line without ours). */
+export async function capturesByChannelReference(db: Queryable, channel: string, references: readonly string[]): Promise<Map<string, CaptureFact>> {
+  const rows = await inBatches(references, (chunk) => db.all<CaptureRow>(
+    `SELECT ${captureColumns} FROM attempts a JOIN payments p ON p.id = a.payment_id LEFT JOIN vault_cards v ON v.id = p.card_id
+     WHERE a.channel = ? AND a.channel_reference IN (${placeholders(chunk.length)})`, [channel, ...chunk]));
+  return new Map(rows.map(toCapture).filter((fact) => fact.amount > 0).map((fact) => [fact.channel_reference!, fact]));
+}
+
+export async function refundsById(db: Queryable, refund_ids: readonly string[]): Promise<Map<string, RefundFact>> {
+  const rows = await inBatches(refund_ids, (chunk) => db.all<RefundFact & { amount: unknown }>(
+    `SELECT r.id AS refund_id, r.payment_id, r.merchant_id, r.attempt_id, a.channel, r.currency, r.amount, r.status
+     FROM refunds r JOIN attempts a ON a.id = r.attempt_id WHERE r.id IN (${placeholders(chunk.length)})`, chunk));
+  return new Map(rows.map((row) => [row.refund_id, { ...row, amount: toSafeNumber(row.amount) }]));
+}
+
+export async function disputesByChannelId(db: Queryable, channel: string, channel_dispute_ids: readonly string[]): Promise<Map<string, DisputeFact>> {
+  const rows = await inBatches(channel_dispute_ids, (chunk) => db.all<DisputeFact & { amount: unknown }>(
+    `SELECT id AS dispute_id, channel_dispute_id, payment_id, attempt_id, merchant_id, channel, currency, amount, status
+     FROM disputes WHERE channel = ? AND channel_dispute_id IN (${placeholders(chunk.length)})`, [channel, ...chunk]));
+  return new Map(rows.map((row) => [row.channel_dispute_id, { ...row, amount: toSafeNumber(row.amount) }]));
+}
+
+/** Captures booked on `channel` in (after_ms, through_ms], oldest first, at most `limit`. */
+export async function capturesBetween(
+  db: Queryable, channel: string, after_ms: number, through_ms: number, limit: number,
+): Promise<{ attempt_id: string; captured_ms: number; currency: string; amount: number }[]> {
+  const rows = await db.all<{ attempt_id: string; captured_ms: unknown; currency: string; amount: unknown }>(`
+    SELECT attempt_id, captured_ms, currency, amount FROM (
+      SELECT t.ref AS attempt_id, t.created_ms AS captured_ms, t.currency AS currency, t.amount AS amount
+        FROM ledger_transfers t JOIN ledger_accounts acc ON acc.id = t.debit_account_id
+       WHERE t.code = 'capture' AND t.kind = 'posted' AND t.created_ms > ? AND t.created_ms <= ?
+         AND acc.owner = ? AND acc.purpose = 'channel_receivable'
+      UNION ALL
+      SELECT p.ref AS attempt_id, r.created_ms AS captured_ms, r.currency AS currency, r.amount AS amount
+        FROM ledger_transfers r JOIN ledger_transfers p ON p.id = r.pending_id JOIN ledger_accounts acc ON acc.id = r.debit_account_id
+       WHERE r.code = 'capture' AND r.kind = 'post_pending' AND r.amount > 0 AND r.created_ms > ? AND r.created_ms <= ?
+         AND acc.owner = ? AND acc.purpose = 'channel_receivable'
+    ) captures ORDER BY captured_ms, attempt_id LIMIT ?`,
+  [after_ms, through_ms, channel, after_ms, through_ms, channel, limit]);
+  return rows.map((row) => ({ attempt_id: row.attempt_id, captured_ms: toSafeNumber(row.captured_ms), currency: row.currency, amount: toSafeNumber(row.amount) }));
+}
