@@ -569,6 +569,10 @@ const LedgerVerification = object("The trial balance of the whole ledger.", {
     pending_credits: Type.String({ pattern: "^-?[0-9]+$", description: "Pending credits, minor units." }),
   }), { description: "Totals per currency." }),
   violations: Type.Array(Type.String(), { description: "Broken invariants, in words (empty when balanced)." }),
+  balances: object("Stored balances recomputed from the transfers.", {
+    accounts_checked: Type.Integer({ minimum: 0, description: "Accounts whose stored balance was recomputed." }),
+    drifted: Type.Integer({ minimum: 0, description: "Accounts whose stored balance differs from its transfers (0 when sound)." }),
+  }),
 });
 
 const BinImport = object("The result of a BIN range import.", {
@@ -586,6 +590,124 @@ const VaultRotation = object("The result of one vault key rotation call.", {
 
 const NotificationReceipt = object("The notification was verified and applied (or had nothing to apply).", {
   received: Type.Literal(true, { description: "Always true." }),
+});
+
+// ---- settlement back office ----
+
+const signedMinor = (description: string) => Type.Integer({ description: `${description} Signed integer, in the currency's minor unit.` });
+const nullableText = (description: string) => nullable(Type.String(), description);
+const nullableSigned = (description: string) => nullable(Type.Integer(), description);
+const anyMap = (description: string) => Type.Unsafe({ type: "object", description });
+
+const SettlementFile = object("A settlement file as received: a channel's report or the platform bank's statement.", {
+  id: id("sfile", "Unique identifier."),
+  object: literal("settlement_file", "Always settlement_file."),
+  channel: text("The channel (or bank) whose file it is."),
+  kind: StringEnum(["channel_report", "bank_statement"], { description: "channel_report or bank_statement." }),
+  filename: text("The file's name."),
+  sha256: Type.String({ pattern: "^[0-9a-f]{64}$", description: "SHA-256 of the file's bytes (the same bytes again are a duplicate)." }),
+  status: StringEnum(["imported", "duplicate", "rejected"], { description: "imported (matched and booked), duplicate (the same bytes as an imported file: nothing booked) or rejected (a check failed: nothing booked)." }),
+  lines: Type.Integer({ minimum: 0, description: "Physical lines of the file." }),
+  errors: Type.Array(object("What failed, where.", { line: Type.Integer({ minimum: 0, description: "1-based line (statements: entry), 0: the file as a whole." }), message: text("What is wrong.") }), { description: "Why the file was rejected (empty otherwise)." }),
+  duplicate_of: nullableText("The imported file with the same bytes (duplicates)."),
+  source: StringEnum(["upload", "fetch"], { description: "Uploaded by an operator or fetched by the scheduler." }),
+  created: created(),
+});
+
+const fees = object("The channel's fees by kind.", {
+  interchange: minorUnits("Interchange."), scheme_fees: minorUnits("Scheme fees."), markup: minorUnits("Acquirer markup."),
+  commission: minorUnits("Commission (blended pricing)."), total: minorUnits("All fees."),
+});
+
+const SettlementBatch = object("One batch of a channel's settlement report, in one currency.", {
+  id: id("sbatch", "Unique identifier."),
+  object: literal("settlement_batch", "Always settlement_batch."),
+  channel: text("The channel."),
+  batch_number: text("The channel's batch number."),
+  currency: currency(),
+  booking_date: text("YYYY-MM-DD: the batch's booking date."),
+  gross: signedMinor("Sum of the lines' gross (captures positive, refunds and chargebacks negative)."),
+  fees,
+  net: signedMinor("What the channel pays out for the batch."),
+  lines: Type.Integer({ minimum: 0, description: "Lines of the batch (its payout line not counted)." }),
+  matched_lines: Type.Integer({ minimum: 0, description: "Lines matched to Corridor's records (or resolved by an operator)." }),
+  status: StringEnum(["reconciled", "funded", "awaiting_funds", "unfunded"], { description: "reconciled (funded, every line matched), funded, awaiting_funds (within the payout delay) or unfunded (an unfunded_batch exception is open)." }),
+  funded_by: nullableText("The bank-statement entry (bent_…) whose credit funded it, or the exception that wrote it off."),
+  settlement_file: id("sfile", "The file it came in."),
+  created: created(),
+});
+
+const ReconciliationException = object("Something reconciliation could not match.", {
+  id: id("rex", "Unique identifier."),
+  object: literal("reconciliation_exception", "Always reconciliation_exception."),
+  type: text("missing_in_report, missing_in_corridor, amount_mismatch, currency_mismatch, duplicate_line, unfunded_batch, fee_mismatch or unmatched_bank_credit."),
+  status: StringEnum(["open", "resolved"], { description: "open or resolved." }),
+  channel: text("The channel (or bank)."),
+  subject: text("What it is about (unique: a rerun never adds it twice)."),
+  settlement_file: nullableText("The file of the line."),
+  line: nullable(Type.Integer(), "The line in that file."),
+  settlement_batch: nullableText("The batch."),
+  bank_entry: nullableText("The bank-statement entry."),
+  payment: nullableText("The payment."),
+  attempt: nullableText("The attempt."),
+  merchant: nullableText("The merchant."),
+  reference: nullableText("The reference on the line."),
+  currency: nullable(currency(), "The currency."),
+  expected_amount: nullableSigned("What Corridor expected (minor units)."),
+  reported_amount: nullableSigned("What the channel or bank reported (minor units)."),
+  details: anyMap("Type-specific facts."),
+  resolution: nullable(anyMap("action, note, by (and payment)."), "How it was resolved: by an operator, or matched_late / funded_late by reconciliation."),
+  resolved: nullable(Type.Integer({ minimum: 0 }), "When it was resolved, Unix seconds."),
+  created: created(),
+});
+
+const ReconciliationRun = object("The outcome of a reconciliation run.", {
+  id: id("rrun", "Unique identifier."),
+  object: literal("reconciliation_run", "Always reconciliation_run."),
+  as_of: text("The moment the time checks were made for (ISO 8601)."),
+  channels: Type.Array(Type.String(), { description: "The channels checked." }),
+  funded_batches: Type.Integer({ minimum: 0, description: "Batches a bank credit funded in this run." }),
+  new_exceptions: mapOf(Type.Integer({ minimum: 0 }), "New exceptions by type."),
+  closed_exceptions: Type.Integer({ minimum: 0, description: "Open exceptions later facts answered." }),
+});
+
+const SettlementFetch = object("What the scheduler fetched now.", {
+  object: literal("settlement_fetch", "Always settlement_fetch."),
+  files: Type.Array(ref("SettlementFile", "A file fetched and imported (or found duplicate or rejected)."), { description: "Files fetched." }),
+  unreachable: Type.Array(object("A source that did not answer.", { channel: text("The channel."), reason: text("Why.") }), { description: "Sources that did not answer." }),
+});
+
+const MerchantPricing = object("A merchant's pricing (one version).", {
+  object: literal("merchant_pricing", "Always merchant_pricing."),
+  merchant: id("mer", "The merchant."),
+  version: Type.Integer({ minimum: 1, description: "Increases with each change; lines keep the version they were priced with." }),
+  model: StringEnum(["blended", "interchange_plus"], { description: "blended or interchange_plus." }),
+  fixed_amount: minorUnits("Fixed fee per settled payment."),
+  currency: currency("The fixed fee's currency."),
+  created: created(),
+}, {
+  percent_bps: Type.Integer({ minimum: 0, description: "blended: the percentage, basis points." }),
+  markup_bps: Type.Integer({ minimum: 0, description: "interchange_plus: the markup, basis points." }),
+});
+
+const ChannelMargin = object("One channel and currency: what merchants paid and what the channel charged.", {
+  object: literal("channel_margin", "Always channel_margin."),
+  channel: text("The channel."),
+  currency: currency(),
+  lines: Type.Integer({ minimum: 0, description: "Booked lines." }),
+  settled_gross: minorUnits("Gross of settled payments."),
+  returned_gross: minorUnits("Gross of refunds and chargebacks."),
+  channel_fees: fees,
+  merchant_fees: minorUnits("Merchant fees (platform revenue)."),
+  margin: signedMinor("Merchant fees − channel fees."),
+  margin_bps: Type.Integer({ description: "Margin per 10 000 of settled gross." }),
+});
+
+const ChannelMarginList = object("Margins per channel and currency.", {
+  object: literal("list", "Always list."),
+  url: literal("/v1/admin/settlement/margins", "The list's path."),
+  data: Type.Array(ref("ChannelMargin", "A channel and currency."), { description: "Every channel and currency with booked lines." }),
+  has_more: Type.Boolean({ description: "Always false." }),
 });
 
 // ---- errors, lists ----
@@ -620,10 +742,12 @@ const objects = {
   Refund, Dispute, Mandate, VirtualAccount, Event, ChannelHealth,
   WebhookEndpoint, WebhookEndpointWithSecret, DeletedWebhookEndpoint, Balance,
   RoutingConfig, RoutingDecision, ChannelMetrics, Merchant, LedgerVerification, BinImport, VaultRotation, NotificationReceipt, Error: ErrorObject,
+  SettlementFile, SettlementBatch, ReconciliationException, ReconciliationRun, SettlementFetch, MerchantPricing, ChannelMargin, ChannelMarginList,
 } as const;
 
 export type ObjectName = keyof typeof objects | `${ListedObject}List`;
-type ListedObject = "Payment" | "Refund" | "Dispute" | "Mandate" | "VirtualAccount" | "Event" | "WebhookEndpoint";
+type ListedObject = "Payment" | "Refund" | "Dispute" | "Mandate" | "VirtualAccount" | "Event" | "WebhookEndpoint"
+  | "SettlementFile" | "SettlementBatch" | "ReconciliationException";
 
 const lists: Record<`${ListedObject}List`, TSchema> = {
   PaymentList: listOf("Payment", "/v1/payments"),
@@ -633,6 +757,9 @@ const lists: Record<`${ListedObject}List`, TSchema> = {
   VirtualAccountList: listOf("VirtualAccount", "/v1/virtual_accounts"),
   EventList: listOf("Event", "/v1/events"),
   WebhookEndpointList: listOf("WebhookEndpoint", "/v1/webhook_endpoints"),
+  SettlementFileList: listOf("SettlementFile", "/v1/admin/settlement_files"),
+  SettlementBatchList: listOf("SettlementBatch", "/v1/admin/settlement_batches"),
+  ReconciliationExceptionList: listOf("ReconciliationException", "/v1/admin/reconciliation/exceptions"),
 };
 
 /** components.schemas of the document (plain JSON: TypeBox's symbols do not survive serialization). */
@@ -695,6 +822,18 @@ export const operationAnswers: Record<string, OperationAnswer> = {
   "GET /v1/admin/ledger/verify": { object: "LedgerVerification" },
   "POST /v1/admin/bin_ranges": { object: "BinImport" },
   "POST /v1/admin/vault/rotate": { object: "VaultRotation" },
+  "POST /v1/admin/settlement_files": { object: "SettlementFile", status: 201, errors: [413] },
+  "GET /v1/admin/settlement_files": { object: "SettlementFileList" },
+  "GET /v1/admin/settlement_files/{id}": { object: "SettlementFile" },
+  "POST /v1/admin/settlement_files/fetch": { object: "SettlementFetch" },
+  "GET /v1/admin/settlement_batches": { object: "SettlementBatchList" },
+  "POST /v1/admin/reconciliation/runs": { object: "ReconciliationRun", status: 201 },
+  "GET /v1/admin/reconciliation/exceptions": { object: "ReconciliationExceptionList" },
+  "GET /v1/admin/reconciliation/exceptions/{id}": { object: "ReconciliationException" },
+  "POST /v1/admin/reconciliation/exceptions/{id}/resolve": { object: "ReconciliationException" },
+  "PUT /v1/admin/merchants/{id}/pricing": { object: "MerchantPricing", errors: [404] },
+  "GET /v1/admin/merchants/{id}/pricing": { object: "MerchantPricing" },
+  "GET /v1/admin/settlement/margins": { object: "ChannelMarginList" },
   "POST /v1/channels/{channel}/notifications": { object: "NotificationReceipt", public: true, errors: [502] },
 };
 

@@ -34,6 +34,7 @@ export interface LineRow {
 export interface MatchOutcome {
   rows: LineRow[];
   exceptions: NewException[];
+  /** Summed per currency, merchant and residual target (bookings are linear in their lines). */
   bookings: LineBooking[];
   /** Attempts whose capture this file settled (to close earlier missing_in_report exceptions). */
   settled_attempts: string[];
@@ -161,6 +162,7 @@ export async function matchLines(
   const pricing = await pricingOf(db, merchants);
   const seen = new Set(facts.alreadyMatched);
   const outcome: MatchOutcome = { rows: [], exceptions: [], bookings: [], settled_attempts: [] };
+  const sums = new Map<string, LineBooking>();
   const fx = input.fees.fx;
 
   for (const line of input.lines) {
@@ -205,7 +207,7 @@ export async function matchLines(
     row.merchant_fee = merchantFee(merchantPricing, { gross: candidate.expected, currency: line.currency, interchange: BigInt(line.interchange), scheme_fees: BigInt(line.scheme_fees) }, fx);
     row.pricing_version = merchantPricing?.version ?? null;
     const merchantAmount = candidate.kind === "fee" ? 0n : candidate.expected;
-    outcome.bookings.push(bookingOf(line, channel, candidate.kind === "fee" ? null : candidate.merchant_id, candidate.expected, merchantAmount, row.merchant_fee, "rounding"));
+    addBooking(sums, bookingOf(line, channel, candidate.kind === "fee" ? null : candidate.merchant_id, candidate.expected, merchantAmount, row.merchant_fee, "rounding"));
     if (candidate.capture) {
       outcome.settled_attempts.push(candidate.capture.attempt_id);
       const range = feeRange(input.fees, channel, candidate.capture);
@@ -219,5 +221,21 @@ export async function matchLines(
       }
     }
   }
+  outcome.bookings = [...sums.values()];
   return outcome;
+}
+
+function addBooking(sums: Map<string, LineBooking>, item: LineBooking): void {
+  const key = `${item.channel}|${item.currency}|${item.merchant_id}|${item.residual_to}`;
+  const sum = sums.get(key);
+  if (!sum) return void sums.set(key, { ...item });
+  sum.gross += item.gross;
+  sum.net += item.net;
+  sum.interchange += item.interchange;
+  sum.scheme_fees += item.scheme_fees;
+  sum.markup += item.markup;
+  sum.commission += item.commission;
+  sum.expected += item.expected;
+  sum.merchant_amount += item.merchant_amount;
+  sum.merchant_fee += item.merchant_fee;
 }

@@ -37,7 +37,7 @@ export function adminRoutes(app: FastifyInstance, { ctx }: ApiDeps): void {
 
   app.get("/v1/admin/ledger/verify", { schema: { tags, summary: "Trial balance of the whole ledger, per currency" } }, async () => {
     const trial = await verifyLedger(ctx.db);
-    return { balanced: trial.balanced, currencies: trial.currencies, violations: trial.violations };
+    return { balanced: trial.balanced, currencies: trial.currencies, violations: trial.violations, balances: trial.balances };
   });
 
   app.post<{ Body: Static<typeof BinImportBody> }>(
