@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { newId } from "../ids.ts";
 import { assert } from "../limits.ts";
+import { factsLookupBatchMax } from "../payments/settlement-facts.ts";
 import { toSafeNumber, type Queryable, type Tx } from "../store/db.ts";
 import { bookLines } from "./bookings.ts";
 import type { SettlementChannel, SettlementContext } from "./context.ts";
@@ -107,6 +108,33 @@ function batchesOf(lines: readonly ReportLine[]): Map<string, BatchSums> {
   return batches;
 }
 
+/** The channel-neutral checks of a parsed report: a line's net is its gross less its fees (when not
+ *  converted), and a batch's payout is the opposite of the sum of its other nets. */
+function checkLines(lines: readonly ReportLine[]): ParseError[] {
+  const errors: ParseError[] = [];
+  const nets = new Map<string, bigint>();
+  const payouts = new Map<string, { line: number; net: bigint }>();
+  for (const line of lines) {
+    const key = `${line.batch_number}|${line.net_currency}`;
+    if (line.type === "payout") {
+      const payout = payouts.get(key);
+      payouts.set(key, { line: payout?.line ?? line.line, net: (payout?.net ?? 0n) + BigInt(line.net) });
+      continue;
+    }
+    const fees = BigInt(line.interchange) + BigInt(line.scheme_fees) + BigInt(line.markup) + BigInt(line.commission);
+    if (line.net_currency === line.currency && BigInt(line.net) !== BigInt(line.gross) - fees) {
+      errors.push({ line: line.line, message: `net ${line.net} is not the gross ${line.gross} less the fees ${fees}` });
+    }
+    nets.set(key, (nets.get(key) ?? 0n) + BigInt(line.net));
+  }
+  for (const [key, payout] of payouts) {
+    const expected = -(nets.get(key) ?? 0n);
+    const [batch_number, currency] = key.split("|");
+    if (payout.net !== expected) errors.push({ line: payout.line, message: `the payout of batch ${batch_number} (${currency}) is ${payout.net}, not the opposite of its lines' nets (${expected})` });
+  }
+  return errors.slice(0, settlementLimits.file_errors_max);
+}
+
 /** Batches another imported file already brought: a file that repeats them is rejected. */
 async function knownBatches(db: Queryable, channel: string, batches: Iterable<BatchSums>): Promise<ParseError[]> {
   const errors: ParseError[] = [];
@@ -134,22 +162,30 @@ function lineValues(file_id: string, channel: string, row: LineRow, now_ms: numb
 }
 
 async function closeLateCaptures(tx: Tx, channel: string, attempts: readonly string[], file_id: string, now_ms: number): Promise<number> {
-  const open = await tx.all<{ subject: string }>(
-    "SELECT subject FROM reconciliation_exceptions WHERE type = 'missing_in_report' AND channel = ? AND status = 'open' LIMIT ?",
-    [channel, settlementLimits.capture_page_max]);
-  if (open.length === 0) return 0;
-  const settled = new Set(attempts.map((attempt) => `missing_in_report:${attempt}`));
+  // Looked up by subject (not a bounded page of all open ones: every late capture must be closed).
+  const subjects = [...new Set(attempts)].map((attempt) => `missing_in_report:${attempt}`);
   let closed = 0;
-  for (const { subject } of open) {
-    if (settled.has(subject) && (await closeBySubject(tx, subject, { action: "matched_late", settlement_file: file_id, by: "reconciliation" }, now_ms))) closed++;
+  for (let start = 0; start < subjects.length; start += factsLookupBatchMax) {
+    const chunk = subjects.slice(start, start + factsLookupBatchMax);
+    const open = await tx.all<{ subject: string }>(
+      `SELECT subject FROM reconciliation_exceptions WHERE channel = ? AND status = 'open' AND subject IN (${chunk.map(() => "?").join(", ")})`, [channel, ...chunk]);
+    for (const { subject } of open) {
+      if (await closeBySubject(tx, subject, { action: "matched_late", settlement_file: file_id, by: "reconciliation" }, now_ms)) closed++;
+    }
   }
   return closed;
 }
 
-async function storeReport(tx: Tx, s: SettlementContext, channel: SettlementChannel, file: SettlementFile, lines: ReportLine[]): Promise<ParseError[]> {
+async function storeReport(
+  tx: Tx, s: SettlementContext, channel: SettlementChannel, file: SettlementFile, lines: ReportLine[],
+): Promise<{ errors: ParseError[]; duplicate_of?: string }> {
+  // The same bytes imported since the check before parsing (a concurrent import that committed
+  // first): a duplicate, not a file repeating its batches.
+  const earlier = await importedWithSha(tx, file.channel, file.sha256);
+  if (earlier) return { errors: [], duplicate_of: earlier };
   const batches = batchesOf(lines);
   const repeated = await knownBatches(tx, file.channel, batches.values());
-  if (repeated.length > 0) return repeated;
+  if (repeated.length > 0) return { errors: repeated };
   const detail = lines.filter((line) => line.type !== "payout");
   const outcome = await matchLines(tx, {
     channel: file.channel, file_id: file.id, terms: channel.terms, fees: s.fees(), lines: detail,
@@ -166,7 +202,7 @@ async function storeReport(tx: Tx, s: SettlementContext, channel: SettlementChan
   for (const exception of outcome.exceptions) await raiseException(tx, exception, file.created_ms);
   await bookLines(tx, outcome.bookings, file.id);
   await closeLateCaptures(tx, file.channel, outcome.settled_attempts, file.id, file.created_ms);
-  return [];
+  return { errors: [] };
 }
 
 async function storeStatement(tx: Tx, file: SettlementFile, entries: StatementEntry[]): Promise<void> {
@@ -213,15 +249,21 @@ export async function importSettlementFile(s: SettlementContext, input: ImportIn
       return { ok: true, file };
     }
     const lines = parsed.lines;
-    const errors = await s.db.transaction(async (tx) => storeReport(tx, s, channel, file, lines));
-    if (errors.length > 0) return recordAs("rejected", { errors });
+    const invalid = checkLines(lines);
+    if (invalid.length > 0) return recordAs("rejected", { errors: invalid });
+    const stored = await s.db.transaction(async (tx) => storeReport(tx, s, channel, file, lines));
+    if (stored.duplicate_of) return recordAs("duplicate", { duplicate_of: stored.duplicate_of });
+    if (stored.errors.length > 0) return recordAs("rejected", { errors: stored.errors });
     return { ok: true, file };
   } catch (error) {
     // Another process imported the same bytes at the same moment: ours is the duplicate.
     if (!isUniqueViolation(error)) throw error;
     const winner = await importedWithSha(s.db, input.channel, sha256);
-    assert(winner, "a unique violation on import means the same file was imported");
-    return recordAs("duplicate", { duplicate_of: winner });
+    if (winner) return recordAs("duplicate", { duplicate_of: winner });
+    // Or another file with one of the same batches: ours repeats them.
+    const repeated = "lines" in parsed ? await knownBatches(s.db, input.channel, batchesOf(parsed.lines).values()) : [];
+    assert(repeated.length > 0, "a unique violation on import means the same file or one of its batches was imported");
+    return recordAs("rejected", { errors: repeated });
   }
 }
 

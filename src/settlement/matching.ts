@@ -36,7 +36,7 @@ export interface MatchOutcome {
   exceptions: NewException[];
   /** Summed per currency, merchant and residual target (bookings are linear in their lines). */
   bookings: LineBooking[];
-  /** Attempts whose capture this file settled (to close earlier missing_in_report exceptions). */
+  /** Attempts whose capture this file reports, matched or not (to close earlier missing_in_report exceptions). */
   settled_attempts: string[];
 }
 
@@ -61,6 +61,20 @@ async function existingMatches(db: Queryable, kind: MatchKind, ids: readonly str
   return out;
 }
 
+/** Captures an operator settled without a line (a missing_in_report resolved by write_off or
+ *  accept_reported): a line that brings one later is a duplicate, not a second settlement. */
+async function settledByResolution(db: Queryable, attempt_ids: readonly string[]): Promise<string[]> {
+  const subjects = [...new Set(attempt_ids)].map((id) => `missing_in_report:${id}`);
+  const out: string[] = [];
+  for (let start = 0; start < subjects.length; start += factsLookupBatchMax) {
+    const chunk = subjects.slice(start, start + factsLookupBatchMax);
+    const rows = await db.all<{ attempt_id: string }>(
+      `SELECT attempt_id FROM reconciliation_exceptions WHERE status = 'resolved' AND subject IN (${chunk.map(() => "?").join(", ")})`, chunk);
+    for (const row of rows) out.push(`capture:${row.attempt_id}`);
+  }
+  return out;
+}
+
 async function gatherFacts(db: Queryable, channel: string, lines: readonly ReportLine[]): Promise<Facts> {
   const attemptRefs: string[] = [];
   const refundRefs: string[] = [];
@@ -76,8 +90,10 @@ async function gatherFacts(db: Queryable, channel: string, lines: readonly Repor
   const capturesByChannelRef = await capturesByChannelReference(db, channel, unknownSettled);
   const refunds = await refundsById(db, refundRefs);
   const disputes = await disputesByChannelId(db, channel, disputeRefs);
+  const captureIds = [...captures.keys(), ...[...capturesByChannelRef.values()].map((fact) => fact.attempt_id)];
   const alreadyMatched = new Set([
-    ...(await existingMatches(db, "capture", [...captures.keys(), ...[...capturesByChannelRef.values()].map((fact) => fact.attempt_id)])),
+    ...(await existingMatches(db, "capture", captureIds)),
+    ...(await settledByResolution(db, captureIds)),
     ...(await existingMatches(db, "refund", [...refunds.keys()])),
     ...(await existingMatches(db, "chargeback", [...disputes.values()].map((fact) => fact.dispute_id))),
     ...(await existingMatches(db, "chargeback_reversal", [...disputes.values()].map((fact) => fact.dispute_id))),
@@ -190,6 +206,9 @@ export async function matchLines(
       continue;
     }
     seen.add(key);
+    // The capture is in a report now (matched, or carried by this line's own exception): an earlier
+    // missing_in_report closes, so that it cannot be resolved (and booked) a second time.
+    if (candidate.capture) outcome.settled_attempts.push(candidate.capture.attempt_id);
     if (line.currency !== candidate.currency || line.net_currency !== line.currency) {
       outcome.exceptions.push({ ...base, ...ids, type: "currency_mismatch", subject: subjectOf("currency_mismatch"), expected_amount: candidate.expected, reported_amount: BigInt(line.gross),
         details: { expected_currency: candidate.currency, reported_currency: line.currency, net_currency: line.net_currency } });
@@ -209,7 +228,6 @@ export async function matchLines(
     const merchantAmount = candidate.kind === "fee" ? 0n : candidate.expected;
     addBooking(sums, bookingOf(line, channel, candidate.kind === "fee" ? null : candidate.merchant_id, candidate.expected, merchantAmount, row.merchant_fee, "rounding"));
     if (candidate.capture) {
-      outcome.settled_attempts.push(candidate.capture.attempt_id);
       const range = feeRange(input.fees, channel, candidate.capture);
       const actual = lineFees(line);
       const tolerance = BigInt(terms.fee_tolerance_minor) + (BigInt(line.gross) * BigInt(terms.fee_tolerance_bps)) / 10_000n;

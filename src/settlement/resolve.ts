@@ -16,7 +16,7 @@ import { capturesByChannelReference, type CaptureFact } from "../payments/settle
 import { toBigInt, toSafeNumber, type Tx } from "../store/db.ts";
 import { bookAdjustment, bookFunding, bookLines, ledgerAccount, platformOwner, type LineBooking } from "./bookings.ts";
 import type { SettlementContext } from "./context.ts";
-import { findException, type ExceptionRecord } from "./exceptions.ts";
+import { closeBySubject, findException, type ExceptionRecord } from "./exceptions.ts";
 import { bookingOf } from "./matching.ts";
 import { merchantFee, pricingOf } from "./pricing.ts";
 import type { ReportLine } from "./report.ts";
@@ -53,6 +53,12 @@ function reportLineOf(row: Row): ReportLine {
     gross: n("gross"), net_currency: row.net_currency as string, net: n("net"), exchange_rate: "1",
     interchange: n("interchange"), scheme_fees: n("scheme_fees"), markup: n("markup"), commission: n("commission"),
   };
+}
+
+/** A line as booked in its net currency: a converted line's gross there is its net plus its fees. */
+function inNetCurrency(line: ReportLine): ReportLine {
+  if (line.net_currency === line.currency) return line;
+  return { ...line, currency: line.net_currency, gross: line.net + line.interchange + line.scheme_fees + line.markup + line.commission };
 }
 
 async function lineRow(tx: Tx, exception: ExceptionRecord): Promise<Row | undefined> {
@@ -98,7 +104,7 @@ async function resolveLine(tx: Tx, s: SettlementContext, exception: ExceptionRec
       break;
     }
     case "currency_mismatch": {
-      bookings.push(bookingOf(line, channel, null, 0n, 0n, 0n, "write_off"));
+      bookings.push(bookingOf(inNetCurrency(line), channel, null, 0n, 0n, 0n, "write_off"));
       if (expected !== null && merchant_id !== null && exception.details.expected_currency) {
         const currency = exception.details.expected_currency as string;
         bookings.push({ channel, currency, merchant_id, gross: 0n, net: 0n, interchange: 0n, scheme_fees: 0n, markup: 0n, commission: 0n,
@@ -107,11 +113,11 @@ async function resolveLine(tx: Tx, s: SettlementContext, exception: ExceptionRec
       break;
     }
     case "duplicate_line":
-      bookings.push(bookingOf(line, channel, null, 0n, 0n, 0n, "write_off"));
+      bookings.push(bookingOf(inNetCurrency(line), channel, null, 0n, 0n, 0n, "write_off"));
       break;
     case "missing_in_corridor": {
       if (input.action === "write_off") {
-        bookings.push(bookingOf(line, channel, null, 0n, 0n, 0n, "write_off"));
+        bookings.push(bookingOf(inNetCurrency(line), channel, null, 0n, 0n, 0n, "write_off"));
         break;
       }
       const failure = await matchToPayment(tx, s, exception, line, input);
@@ -126,6 +132,8 @@ async function resolveLine(tx: Tx, s: SettlementContext, exception: ExceptionRec
   }
   await bookLines(tx, bookings, exception.id);
   await markLine(tx, row, { merchant_fee, pricing_version, match });
+  // The capture reported missing is settled by this line now: that exception must not book it again.
+  if (match) await closeBySubject(tx, `missing_in_report:${match.attempt_id}`, { action: "matched_late", settlement_file: row.file_id, by: input.operator }, Date.now());
   return undefined;
 }
 
@@ -137,11 +145,12 @@ async function matchToPayment(tx: Tx, s: SettlementContext, exception: Exception
   const facts = await capturesByChannelReference(tx, exception.channel, attempts.map((attempt) => attempt.channel_reference).filter((ref): ref is string => ref !== null));
   const capture = [...facts.values()][0];
   if (!capture) return { status: 400, code: "payment_not_matchable", message: `Payment '${input.payment}' has no capture on ${exception.channel}.`, param: "payment" };
-  const taken = await tx.get("SELECT line FROM settlement_lines WHERE match_kind = 'capture' AND match_id = ?", [capture.attempt_id]);
+  const taken = await tx.get("SELECT line FROM settlement_lines WHERE match_kind = 'capture' AND match_id = ?", [capture.attempt_id])
+    ?? (await tx.get("SELECT id FROM reconciliation_exceptions WHERE subject = ? AND status = 'resolved'", [`missing_in_report:${capture.attempt_id}`]));
   if (taken) return { status: 400, code: "payment_not_matchable", message: `The capture of payment '${input.payment}' is already settled by another line.`, param: "payment" };
   const difference = BigInt(line.gross) - BigInt(capture.amount);
   const tolerance = BigInt(s.channels.get(exception.channel)?.terms.amount_tolerance_minor ?? 0);
-  if (line.currency !== capture.currency || (difference < 0n ? -difference : difference) > tolerance) {
+  if (line.currency !== capture.currency || line.net_currency !== line.currency || (difference < 0n ? -difference : difference) > tolerance) {
     return { status: 400, code: "payment_not_matchable", message: `The line (${line.gross} ${line.currency}) does not agree with payment '${input.payment}' (${capture.amount} ${capture.currency}).`, param: "payment" };
   }
   return { capture };
@@ -190,6 +199,9 @@ async function resolveOther(tx: Tx, exception: ExceptionRecord, input: ResolveIn
       const received = toBigInt(entry.amount);
       await bookFunding(tx, { channel, currency, amount: received, announced: received, ref: exception.id });
       await bookAdjustment(tx, { debit: ledgerAccount(channel, currency, "settlement_write_offs"), credit: ledgerAccount(channel, currency, "bank_in_transit"), amount: announced - received, code: "settlement_write_off", ref: exception.id });
+      for (const batch of batches) {
+        await closeBySubject(tx, `unfunded_batch:${batch.id}`, { action: "funded_late", bank_entry: exception.entry_id, by: input.operator }, Date.now());
+      }
       return undefined;
     }
     default:

@@ -95,17 +95,21 @@ async function fundEntry(tx: Tx, s: SettlementContext, entry_id: string, reportC
 
 async function fundBatches(s: SettlementContext, bank: SettlementChannel, summary: RunSummary, as_of_ms: number): Promise<void> {
   const reportChannels = new Set([...s.channels.values()].filter((channel) => channel.parser.kind === "channel_report").map((channel) => channel.channel));
+  // Credits only: debits (payouts from the account) stay unmatched and would fill the page.
   const entries = await s.db.all<{ id: string; booking_date: string; amount: unknown; currency: string; direction: string; counterparty: string | null }>(
-    "SELECT id, booking_date, amount, currency, direction, counterparty FROM bank_statement_entries WHERE status = 'unmatched' AND bank = ? ORDER BY booking_date, id LIMIT ?",
+    "SELECT id, booking_date, amount, currency, direction, counterparty FROM bank_statement_entries WHERE status = 'unmatched' AND bank = ? AND direction = 'credit' ORDER BY booking_date, id LIMIT ?",
     [bank.channel, settlementLimits.entries_per_run_max]);
   for (const entry of entries) {
     const now_ms = Date.now();
     await s.db.transaction((tx) => fundEntry(tx, s, entry.id, reportChannels, summary, now_ms));
   }
-  // Credits still unexplained past the bank's grace days.
+  // Credits still unexplained past the bank's grace days (one whose batches disagree with it is
+  // already an amount_mismatch: the operator resolves it there).
   const deadline = (date: string) => dateMs(date) + (bank.terms.grace_days + 1) * dayMs;
   const stale = await s.db.all<{ id: string; booking_date: string; amount: unknown; currency: string; direction: string; counterparty: string | null; remittance: string | null }>(
-    "SELECT id, booking_date, amount, currency, direction, counterparty, remittance FROM bank_statement_entries WHERE status = 'unmatched' AND bank = ? AND direction = 'credit' ORDER BY booking_date, id LIMIT ?",
+    `SELECT id, booking_date, amount, currency, direction, counterparty, remittance FROM bank_statement_entries b WHERE status = 'unmatched' AND bank = ? AND direction = 'credit'
+       AND NOT EXISTS (SELECT 1 FROM reconciliation_exceptions e WHERE e.subject = 'amount_mismatch:bank_entry:' || b.id)
+     ORDER BY booking_date, id LIMIT ?`,
     [bank.channel, settlementLimits.entries_per_run_max]);
   const due = stale.filter((entry) => deadline(entry.booking_date) <= as_of_ms);
   if (due.length === 0) return;
