@@ -16,6 +16,8 @@ export const crashPoints = [
   "inside_webhook_delivery",
   /** The janitor got the channel's answer to an inquiry; it is not yet applied. */
   "inside_janitor",
+  /** A settlement report's lines, batches and bookings are written in its transaction; not yet committed. */
+  "inside_settlement_import",
 ] as const;
 
 export type CrashPoint = (typeof crashPoints)[number];

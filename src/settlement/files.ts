@@ -5,6 +5,7 @@
 // and nothing from it is booked. An imported report is matched and booked in the same transaction
 // that stores it, so a crash during import leaves nothing of it behind.
 import { createHash } from "node:crypto";
+import { crashPoint } from "../chaos/crash.ts";
 import { newId } from "../ids.ts";
 import { assert } from "../limits.ts";
 import { factsLookupBatchMax } from "../payments/settlement-facts.ts";
@@ -202,6 +203,7 @@ async function storeReport(
   for (const exception of outcome.exceptions) await raiseException(tx, exception, file.created_ms);
   await bookLines(tx, outcome.bookings, file.id);
   await closeLateCaptures(tx, file.channel, outcome.settled_attempts, file.id, file.created_ms);
+  crashPoint("inside_settlement_import");
   return { errors: [] };
 }
 

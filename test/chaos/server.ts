@@ -10,6 +10,8 @@ const corridor = await startCorridor(config, {
     { name: "globalpay", transport: createHttpTransport(process.env.SANDBOX_GLOBALPAY_URL!) },
     { name: "localacq", transport: createHttpTransport(process.env.SANDBOX_LOCALACQ_URL!) },
   ],
+  // The sandbox bank, when the test runs one: its statements fund the card channels' settlement batches.
+  collections: process.env.SANDBOX_BANK_URL ? [{ name: "sandboxbank", transport: createHttpTransport(process.env.SANDBOX_BANK_URL) }] : [],
   webhook_retry_schedule_ms: [200, 200, 200, 200],
 });
 process.stdout.write(`${JSON.stringify({ ready: corridor.url })}\n`);
