@@ -1,6 +1,7 @@
 // Runs sandbox channels as their own process:
 //   tsx src/sandbox/main.ts --channel globalpay --port 4101 --notify-url http://127.0.0.1:4000/v1/channels/globalpay/notifications
 // --faults '<json>' starts in fault mode (see faults.ts; also PUT /_sandbox/faults at run time).
+// --bank-url http://127.0.0.1:4103 is where settlement closes pay their batches (the sandbox bank).
 // Prints one JSON line per channel once listening: {"channel":"globalpay","url":"http://127.0.0.1:4101"}.
 // --channel may repeat (or be "all"); with several channels, --port is the first port and the next ones follow.
 import { parseArgs } from "node:util";
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     "slow-response-ms": { type: "string" },
     "public-url": { type: "string" },
     faults: { type: "string" },
+    "bank-url": { type: "string" },
   },
 });
 
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
       slow_response_ms: optionalInteger(values["slow-response-ms"], "--slow-response-ms"),
       public_url: names.length === 1 ? values["public-url"] : undefined,
       faults,
+      bank_url: values["bank-url"],
     });
     running.push(channel);
     process.stdout.write(`${JSON.stringify({ channel: channel.name, url: channel.url })}\n`);

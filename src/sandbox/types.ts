@@ -36,6 +36,9 @@ export interface SandboxOptions {
   record_capacity?: number;
   /** Fault mode from the start (see `faults.ts`); also settable at run time on `/_sandbox/faults`. */
   faults?: FaultConfig;
+  /** The sandbox bank's base URL: each settlement close pays its batches' nets to Corridor's account
+   *  there (`POST {bank_url}/_sandbox/settlement_credits`); absent, closes are unfunded. */
+  bank_url?: string;
 }
 
 export function jsonResponse(status: number, payload: unknown, headers: Record<string, string> = {}): SandboxResponse {

@@ -119,6 +119,7 @@ export class GlobalPayChannel {
     if (record.auto_capture) {
       record.captured_value = record.amount.value;
       this.setStatus(record, "CAPTURED");
+      record.captured_at = record.updated_at;
     } else {
       this.setStatus(record, "AUTHORISED");
     }

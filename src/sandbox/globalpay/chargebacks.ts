@@ -58,6 +58,10 @@ export class GlobalPayChargebacks {
     return this.byId.get(id);
   }
 
+  all(): GpDispute[] {
+    return [...this.byId.values()];
+  }
+
   open(record: GpRecord | undefined, input: { reason_code?: unknown; amount?: unknown }): ChargebackResult {
     if (!record) return fail(404, "NOT_FOUND", "no such authorization");
     if (record.status !== "CAPTURED") return fail(409, "NOT_CAPTURED", "only a captured authorization can be charged back");

@@ -7,6 +7,9 @@
 //   GET  /3ds/{id}, POST /3ds/{id}/complete, POST /3ds/{id}/fail   hosted 3-D Secure challenge
 //   GET|PUT|DELETE /_sandbox/faults               fault mode (see ../faults.ts)
 //   /_sandbox/chargebacks…                        test-only chargebacks (see ./chargebacks.ts)
+//   GET  /settlement/reports[/{id}]               published settlement reports (see ./settlement.ts)
+//   /_sandbox/settlement/…                        settlement closes (see ../settlement/desk.ts); a
+//                                                 close also runs by itself at each UTC day change
 import { randomUUID } from "node:crypto";
 import { DEFAULT_RECORD_CAPACITY } from "../bounded-store.ts";
 import { FaultInjector, withFaults, type ChannelFaultProfile } from "../faults.ts";
@@ -17,6 +20,7 @@ import { challengePage } from "./challenge-page.ts";
 import { GlobalPayChargebacks, disputeView, type ChargebackResult, type GpDispute } from "./chargebacks.ts";
 import { GlobalPayChannel, type OperationResult } from "./channel.ts";
 import { recordView, type GpRecord } from "./records.ts";
+import { createGlobalPayDesk, globalPaySettlementRoute } from "./settlement.ts";
 import { parseAuthorization, parseOperation } from "./validation.ts";
 
 export const GLOBALPAY_SIGNATURE_HEADER = "GP-Signature";
@@ -54,9 +58,13 @@ export function createGlobalPayHandler(options: SandboxOptions = {}, faults?: Fa
   const injector = faults ?? new FaultInjector(config.slow_response_ms, options.faults);
   const channel = new GlobalPayChannel(options.record_capacity ?? DEFAULT_RECORD_CAPACITY, (id) => `${config.public_url}/3ds/${id}`);
   const chargebacks = new GlobalPayChargebacks();
+  const desk = createGlobalPayDesk(channel, chargebacks, { bank_url: options.bank_url });
+  desk.startAutoClose();
   return withFaults(
     async (request) => {
       if (request.path.startsWith("/_sandbox/chargebacks")) return chargebackRoute(channel, chargebacks, config, request);
+      if (request.path.startsWith("/_sandbox/settlement/")) return (await desk.controlRoute(request)) ?? errorResponse(404, "NOT_FOUND", `no route for ${request.method} ${request.path}`);
+      if (request.path.startsWith("/settlement/")) return globalPaySettlementRoute(desk, request) ?? errorResponse(404, "NOT_FOUND", `no route for ${request.method} ${request.path}`);
       if (request.path.startsWith("/v2/disputes/")) return disputeRoute(chargebacks, config, request);
       return route(channel, config, injector, request);
     },

@@ -40,6 +40,8 @@ export interface GpRecord {
   challenge_url?: string;
   /** The card network (by the PAN's leading digits): what a chargeback is raised under. */
   network?: string;
+  /** When an auto-captured authorization was approved (and so captured): its settled sale. */
+  captured_at?: string;
   operations: GpOperation[];
   created_at: string;
   updated_at: string;

@@ -1,6 +1,7 @@
 // localacq's business rules over its in-memory transaction log, keyed by our reference (DE48).
 import { randomInt } from "node:crypto";
 import { BoundedStore } from "../bounded-store.ts";
+import { brandOfPan } from "../settlement/brands.ts";
 import { cardScenario, isExpiryPast, type CardScenario } from "../test-cards.ts";
 import { parseAmountField, parseExpiryField, responseMti, type IsoFields, type IsoMessage } from "./messages.ts";
 
@@ -23,7 +24,13 @@ export interface LaTransaction {
   related: string[];
   response: IsoMessage;
   created_at: string;
+  /** The card scheme of a pre-authorization or sale (by PAN prefix): what its settlement fee depends on. */
+  brand?: string;
 }
+
+/** DE48 (our reference) as localacq keeps it: it is written in its fixed-width clearing file. */
+export const REFERENCE_MAX_LENGTH = 40;
+const referencePattern = /^[\x20-\x7e]+$/;
 
 export const APPROVED = "00";
 const FORMAT_ERROR = "30";
@@ -65,11 +72,16 @@ export class LocalAcqChannel {
     return [...this.byReference.values()];
   }
 
+  findByRrn(rrn: string): LaTransaction | undefined {
+    const reference = this.referenceByRrn.get(rrn);
+    return reference === undefined ? undefined : this.byReference.get(reference);
+  }
+
   process(message: IsoMessage): ProcessResult {
     const { mti, fields } = message;
     const reference = fields["48"];
     const amount = parseAmountField(fields["4"]);
-    if (!reference || !/^\d{6}$/.test(fields["11"] ?? "")) return formatError(message);
+    if (!reference || reference.length > REFERENCE_MAX_LENGTH || !referencePattern.test(reference) || !/^\d{6}$/.test(fields["11"] ?? "")) return formatError(message);
     const existing = this.byReference.get(reference);
     if (existing) return { kind: "answered", transaction: existing };
     if (mti === "0100" || mti === "0200") return this.financial(message, reference, amount);
@@ -89,6 +101,7 @@ export class LocalAcqChannel {
     if (code === APPROVED && isExpiryPast(expiry.month, expiry.year)) code = "54";
     if (!LOCALACQ_CURRENCIES_NUMERIC.has(message.fields["49"])) code = NOT_PERMITTED;
     const transaction = this.record(message, reference, kind, amount, code);
+    transaction.brand = brandOfPan(message.fields["2"]);
     if (code === APPROVED) this.settleAuthorization(transaction, kind, amount);
     return { kind: "answered", transaction, scenario };
   }

@@ -4,12 +4,17 @@
 //   GET  /transactions?ref=<DE48>  one transaction (its own inquiry shape)
 //   GET  /transactions             every transaction (reconciliation)
 //   GET|PUT|DELETE /_sandbox/faults fault mode (see ../faults.ts); localacq sends no notifications
+//   GET  /clearing/files[/{id}]    published clearing files (see ./settlement.ts)
+//   /_sandbox/settlement/…         settlement closes (see ../settlement/desk.ts); a close also runs
+//                                  by itself at each UTC day change
 import { DEFAULT_RECORD_CAPACITY } from "../bounded-store.ts";
 import { FaultInjector, withFaults, type ChannelFaultProfile } from "../faults.ts";
 import { defaultSlowResponseMs } from "../test-cards.ts";
 import { delay, jsonResponse, type SandboxHandler, type SandboxOptions, type SandboxRequest, type SandboxResponse } from "../types.ts";
 import { LocalAcqChannel, type LaTransaction } from "./channel.ts";
 import { parseMessage, responseMti, type IsoFields } from "./messages.ts";
+import { createLocalAcqDesk, localAcqSettlementRoute, type LaLineDetail } from "./settlement.ts";
+import type { SettlementDesk } from "../settlement/desk.ts";
 
 /** DE39 96, system malfunction: localacq's own "failed, nothing recorded". */
 const SYSTEM_MALFUNCTION = "96";
@@ -31,11 +36,16 @@ export function createLocalAcqHandler(options: SandboxOptions = {}, faults?: Fau
   const channel = new LocalAcqChannel(options.record_capacity ?? DEFAULT_RECORD_CAPACITY);
   const slow_response_ms = options.slow_response_ms ?? defaultSlowResponseMs();
   const injector = faults ?? new FaultInjector(slow_response_ms, options.faults);
-  return withFaults((request) => route(channel, slow_response_ms, request), injector, localAcqFaultProfile);
+  const desk = createLocalAcqDesk(channel, { bank_url: options.bank_url });
+  desk.startAutoClose();
+  return withFaults((request) => route(channel, desk, slow_response_ms, request), injector, localAcqFaultProfile);
 }
 
-async function route(channel: LocalAcqChannel, slow_response_ms: number, request: SandboxRequest): Promise<SandboxResponse> {
+async function route(channel: LocalAcqChannel, desk: SettlementDesk<LaLineDetail>, slow_response_ms: number, request: SandboxRequest): Promise<SandboxResponse> {
   const { method, path } = request;
+  const notFound = () => jsonResponse(404, { error: "not_found", message: `no route for ${method} ${path}` });
+  if (path.startsWith("/_sandbox/settlement/")) return (await desk.controlRoute(request)) ?? notFound();
+  if (path.startsWith("/clearing/")) return localAcqSettlementRoute(desk, request) ?? notFound();
   if (method === "POST" && path === "/iso8583") return exchange(channel, slow_response_ms, request.body);
   if (method === "GET" && path === "/transactions") return inquiry(channel, request.query.ref);
   return jsonResponse(404, { error: "not_found", message: `no route for ${method} ${path}` });
