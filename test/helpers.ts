@@ -109,13 +109,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     WEBHOOK_INTERVAL_MS: "50",
     RATE_LIMIT_PER_SECOND: "0",
     LOG_LEVEL: "warn",
+    SETTLEMENT_INTERVAL_MS: "0",
     ...options.env,
   });
   const slow_response_ms = options.slow_response_ms ?? 1200;
   const shared = options.sandboxes;
-  const globalpay = shared?.globalpay ?? (await startSandboxChannel("globalpay", { port: 0, notify_url: `${public_url}/v1/channels/globalpay/notifications`, slow_response_ms }));
-  const localacq = shared?.localacq ?? (await startSandboxChannel("localacq", { port: 0, slow_response_ms }));
+  // The bank first: the card channels pay their settlement batches into the platform's account there.
   const sandboxbank = shared?.sandboxbank ?? (await startSandboxBank({ port: 0, notify_url: `${public_url}/v1/channels/sandboxbank/notifications` }));
+  const globalpay = shared?.globalpay ?? (await startSandboxChannel("globalpay", { port: 0, notify_url: `${public_url}/v1/channels/globalpay/notifications`, slow_response_ms, bank_url: sandboxbank.url }));
+  const localacq = shared?.localacq ?? (await startSandboxChannel("localacq", { port: 0, slow_response_ms, bank_url: sandboxbank.url }));
   const bnpl = shared?.bnpl ?? (await startSandboxBnpl({ port: 0, notify_url: `${public_url}/v1/channels/sandboxbnpl/notifications` }));
   const wallet = shared?.wallet ?? (await startSandboxWallet({ port: 0, notify_url: `${public_url}/v1/channels/sandboxwallet/notifications` }));
   const corridor = await startCorridor(config, {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
 import { operationAnswers } from "../src/api/objects.ts";
-import { call, cards, eventually, pay, useStack, waitForPayment, type ApiResponse } from "./helpers.ts";
+import { call, cardPayment, cards, eventually, pay, useStack, waitForPayment, type ApiResponse } from "./helpers.ts";
 
 const setup = useStack();
 const documentId = "https://corridor.invalid/openapi.json";
@@ -308,6 +308,29 @@ describe("OpenAPI response objects", () => {
     documented(await api("POST", "/v1/admin/merchants", { name: "Documented shop", country: "US", default_currency: "usd" }, admin), "POST", "/v1/admin/merchants", 201);
     documented(await api("POST", "/v1/admin/vault/rotate", {}, admin), "POST", "/v1/admin/vault/rotate", 200);
     documented(await api("POST", "/v1/admin/bin_ranges", { ranges: [{ prefix: "777777", country: "NZ", funding: "debit" }] }, admin), "POST", "/v1/admin/bin_ranges", 200);
+  });
+
+  it("the settlement back office: files, batches, runs, exceptions, pricing, margins", async () => {
+    const admin = setup.stack.admin_key;
+    documented(await api("PUT", `/v1/admin/merchants/${setup.merchant.id}/pricing`, { model: "interchange_plus", markup_bps: 40, fixed_amount: 5, currency: "usd" }, admin), "PUT", "/v1/admin/merchants/{id}/pricing", 200);
+    documented(await api("GET", `/v1/admin/merchants/${setup.merchant.id}/pricing`, undefined, admin), "GET", "/v1/admin/merchants/{id}/pricing", 200);
+    const paid = await api("POST", "/v1/payments", cardPayment(cards.visa, { amount: 3_100 }));
+    assert.equal(paid.status, 200, paid.text);
+    const close = await fetch(`${setup.stack.sandboxes.globalpay.url}/_sandbox/settlement/close`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ faults: { change_amount: { [paid.body.attempts.at(-1).id]: 700 } } }) });
+    assert.equal(close.status, 200, await close.text());
+    const fetched = documented(await api("POST", "/v1/admin/settlement_files/fetch", undefined, admin), "POST", "/v1/admin/settlement_files/fetch", 200);
+    const file = fetched.files[0];
+    documented(await api("GET", `/v1/admin/settlement_files/${file.id}`, undefined, admin), "GET", "/v1/admin/settlement_files/{id}", 200);
+    documented(await api("GET", "/v1/admin/settlement_files", undefined, admin), "GET", "/v1/admin/settlement_files", 200);
+    documented(await api("POST", "/v1/admin/settlement_files", { channel: "globalpay", filename: "bad.csv", content: "not,a,report\n" }, admin), "POST", "/v1/admin/settlement_files", 201);
+    documented(await api("GET", "/v1/admin/settlement_batches?channel=globalpay", undefined, admin), "GET", "/v1/admin/settlement_batches", 200);
+    documented(await api("POST", "/v1/admin/reconciliation/runs", { channel: "globalpay" }, admin), "POST", "/v1/admin/reconciliation/runs", 201);
+    const list = documented(await api("GET", "/v1/admin/reconciliation/exceptions?status=open", undefined, admin), "GET", "/v1/admin/reconciliation/exceptions", 200);
+    const exception = list.data.find((entry: Json) => entry.type === "amount_mismatch");
+    assert.ok(exception, JSON.stringify(list));
+    documented(await api("GET", `/v1/admin/reconciliation/exceptions/${exception.id}`, undefined, admin), "GET", "/v1/admin/reconciliation/exceptions/{id}", 200);
+    documented(await api("POST", `/v1/admin/reconciliation/exceptions/${exception.id}/resolve`, { action: "write_off", note: "checked" }, admin), "POST", "/v1/admin/reconciliation/exceptions/{id}/resolve", 200);
+    documented(await api("GET", "/v1/admin/settlement/margins", undefined, admin), "GET", "/v1/admin/settlement/margins", 200);
   });
 
   it("error answers: 400, 401, 404", async () => {

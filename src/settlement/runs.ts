@@ -155,7 +155,7 @@ async function inReports(tx: Tx, attempt_ids: readonly string[]): Promise<Set<st
 async function missingInReport(s: SettlementContext, channel: SettlementChannel, summary: RunSummary, as_of_ms: number): Promise<void> {
   const lagDays = channel.terms.settlement_delay_days + channel.terms.grace_days + 1;
   // A capture is overdue when the start of its day + lagDays is at or before as_of.
-  const through_ms = Math.min(startOfUtcDay(as_of_ms - lagDays * dayMs) + dayMs - 1, Date.now() - watermarkLagMs);
+  const through_ms = Math.min(startOfUtcDay(as_of_ms - lagDays * dayMs) + dayMs - 1, Date.now());
   for (let page = 0; page < settlementLimits.capture_pages_per_run_max; page++) {
     const more = await s.db.transaction(async (tx) => {
       const state = await tx.get<{ captures_checked_through_ms: unknown }>(
@@ -178,9 +178,11 @@ async function missingInReport(s: SettlementContext, channel: SettlementChannel,
         }, Date.now()));
       }
       // A full page may end inside one millisecond: the next page starts just before its last capture (rechecking is harmless).
-      const next = full ? Math.max(after_ms, captures[captures.length - 1].captured_ms - 1) : through_ms;
+      // The watermark stays behind the last minute: captures committing now by other processes are checked again next run.
+      const reached = full ? captures[captures.length - 1].captured_ms - 1 : through_ms;
+      const next = Math.max(after_ms, Math.min(reached, Date.now() - watermarkLagMs));
       await tx.run("UPDATE reconciliation_channels SET captures_checked_through_ms = ?, updated_ms = ? WHERE channel = ?", [next, Date.now(), channel.channel]);
-      return full && next > after_ms;
+      return full && reached > after_ms;
     });
     if (!more) return;
   }

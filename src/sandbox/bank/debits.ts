@@ -33,6 +33,7 @@
 // ...}, signed like the bank's transfer notices (x-sbank-signature).
 import { deliverNotification } from "../notifier.ts";
 import { BoundedStore } from "../bounded-store.ts";
+import { createSandboxClock, type SandboxClock } from "./clock.ts";
 import { jsonResponse, parseJsonObject, type SandboxRequest, type SandboxResponse } from "../types.ts";
 
 export const DEBIT_SETTLEMENT_BANKING_DAYS = 2;
@@ -92,6 +93,8 @@ export interface SandboxDebitsOptions {
   signature_header: string;
   newId(prefix: string): string;
   capacity?: number;
+  /** Shared with the rest of the bank (the platform account books by it); a clock of its own otherwise. */
+  clock?: SandboxClock;
 }
 
 /** Adds `days` banking days (Monday to Friday) to a time. */
@@ -111,9 +114,9 @@ const sequenceTypes = new Set(["FRST", "RCUR", "OOFF", "FNAL"]);
 /** The debit routes of the bank; answers undefined for any other path. */
 export function createSandboxDebits(options: SandboxDebitsOptions): (request: SandboxRequest) => Promise<SandboxResponse | undefined> {
   const debits = new BoundedStore<Debit>(options.capacity ?? 100_000);
-  let offset_ms = 0;
+  const clock = options.clock ?? createSandboxClock();
   let answers_to_lose = 0;
-  const now = () => Date.now() + offset_ms;
+  const now = () => clock.now();
   const iso = (ms: number) => new Date(ms).toISOString();
 
   function view(debit: Debit) {
@@ -205,14 +208,14 @@ export function createSandboxDebits(options: SandboxDebitsOptions): (request: Sa
     if (!Number.isSafeInteger(days) || (days as number) < 1 || (days as number) > advanceDaysMax) {
       return jsonResponse(400, { error: "invalid_days", message: `days is an integer from 1 to ${advanceDaysMax}` });
     }
-    offset_ms += (days as number) * dayMs;
+    clock.offset_ms += (days as number) * dayMs;
     let changed = 0;
     for (const debit of debits.values()) {
       if (!progress(debit)) continue;
       changed++;
       if (body?.drop_notifications !== true) notify(debit);
     }
-    return jsonResponse(200, { now: iso(now()), offset_days: offset_ms / dayMs, debits_changed: changed });
+    return jsonResponse(200, { now: iso(now()), offset_days: clock.offset_ms / dayMs, debits_changed: changed });
   }
 
   return async (request) => {
@@ -225,7 +228,7 @@ export function createSandboxDebits(options: SandboxDebitsOptions): (request: Sa
       if (progress(debit)) notify(debit);
       return jsonResponse(200, { debit: view(debit) });
     }
-    if (method === "GET" && path === "/_sandbox/clock") return jsonResponse(200, { now: iso(now()), offset_days: offset_ms / dayMs });
+    if (method === "GET" && path === "/_sandbox/clock") return jsonResponse(200, { now: iso(now()), offset_days: clock.offset_ms / dayMs });
     if (method === "POST" && path === "/_sandbox/clock/advance") return advance(request);
     if (method === "POST" && path === "/_sandbox/debits/faults") {
       const lose = parseJsonObject(request.body)?.lose_answers;

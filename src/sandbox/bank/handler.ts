@@ -10,12 +10,16 @@
 //                                  account (or merchant_ref); accepted whatever the amount or time, as
 //                                  banks do — the merchant's side decides what to do with it.
 //                                  drop_notification (sandbox control) loses the notification.
+// The platform account (Corridor's own account, paid by the card channels) and its camt.053
+// statements: platform-account.ts. Payouts: payouts.ts. Direct debits and the simulated clock: debits.ts.
 // Each received transfer is notified to `notify_url` as {event: "transfer.received", ...} with the
 // header `x-sbank-signature: ts=<unix>;hmac=<base64 HMAC-SHA256 of "<ts>|<body>">`.
 import { createHmac, randomBytes } from "node:crypto";
 import { deliverNotification } from "../notifier.ts";
 import { createPayoutDesk, type PayoutOptions } from "./payouts.ts";
 import { createSandboxDebits } from "./debits.ts";
+import { createSandboxClock } from "./clock.ts";
+import { createPlatformAccount, type PlatformAccountOptions } from "./platform-account.ts";
 import { isObject, jsonResponse, parseJsonObject, type SandboxHandler, type SandboxRequest, type SandboxResponse } from "../types.ts";
 
 export const SBANK_SIGNATURE_HEADER = "x-sbank-signature";
@@ -28,6 +32,8 @@ export interface SandboxBankOptions {
   capacity?: number;
   /** Payouts (refunds to customers' accounts): see payouts.ts. */
   payouts?: PayoutOptions;
+  /** The platform account and its statements: see platform-account.ts. */
+  platform_account?: PlatformAccountOptions;
 }
 
 interface Transfer {
@@ -86,8 +92,11 @@ export function createSandboxBankHandler(options: SandboxBankOptions = {}): Sand
   const secret = options.notification_secret ?? DEFAULT_SBANK_SECRET;
   const newId = (prefix: string) => `${prefix}_${randomBytes(10).toString("hex")}`;
   const find = (reference: string) => byRef.get(reference) ?? byAccount.get(reference);
-  // Direct debits (SEPA, ACH) and the simulated clock: their own routes, in debits.ts.
-  const debits = createSandboxDebits({ notify_url: options.notify_url, secret, sign: signSbank, signature_header: SBANK_SIGNATURE_HEADER, newId });
+  // One simulated clock: debits settle by it, the platform account books by it.
+  const clock = createSandboxClock();
+  // Direct debits (SEPA, ACH) and the clock's routes: in debits.ts.
+  const debits = createSandboxDebits({ notify_url: options.notify_url, secret, sign: signSbank, signature_header: SBANK_SIGNATURE_HEADER, newId, clock });
+  const platformAccount = createPlatformAccount(clock, options.platform_account);
 
   function view(collection: Collection) {
     const paid = collection.transfers.reduce((sum, transfer) => sum + transfer.amount, 0);
@@ -162,6 +171,8 @@ export function createSandboxBankHandler(options: SandboxBankOptions = {}): Sand
     if (payoutAnswer) return payoutAnswer;
     const debitAnswer = await debits(request);
     if (debitAnswer) return debitAnswer;
+    const accountAnswer = await platformAccount(request);
+    if (accountAnswer) return accountAnswer;
     if (method === "POST" && path === "/collections") return open(request);
     if (method === "GET" && path === "/collections") return jsonResponse(200, { collections: [...byRef.values()].map(view) });
     if (method === "GET" && path.startsWith("/collections/")) {

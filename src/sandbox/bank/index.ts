@@ -5,6 +5,7 @@ import { createSandboxBankHandler, type SandboxBankOptions } from "./handler.ts"
 import { spawnSandboxService, type SandboxProcess, type SpawnOptions } from "../spawn.ts";
 
 export { createSandboxBankHandler, signSbank, DEFAULT_SBANK_SECRET, SBANK_SIGNATURE_HEADER, type SandboxBankOptions } from "./handler.ts";
+export { PLATFORM_ACCOUNT } from "./platform-account.ts";
 
 export interface RunningSandboxBank {
   name: "sandboxbank";
