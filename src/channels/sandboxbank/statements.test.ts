@@ -211,6 +211,8 @@ describe("camt.053 writer and parser", () => {
     assert.ok(parsed.ok, reasons(parsed));
     assert.equal(parsed.entries[0].remittance, "A &amp; B");
     assert.equal(parsed.entries[0].counterparty, "Glöbalpay & Co");
+    const commented = parseCamt053(writeCamt053(statement([entry()])).replace("<Sts>BOOK</Sts>", "<!-- a & b --><Sts>BOOK</Sts>"));
+    assert.ok(commented.ok, reasons(commented));
   });
 
   it("never throws, whatever the bytes (fast-check over mutated statements and arbitrary text)", () => {

@@ -206,8 +206,10 @@ function parseChecked(content: string): ParsedCamt053 {
   if (doctype !== -1) return refuse([{ line: lineAt(content, doctype), message: "a DOCTYPE is not allowed in a statement" }]);
   const valid = XMLValidator.validate(content);
   if (valid !== true) return refuse([{ line: valid.err.line ?? 0, message: `malformed XML: ${valid.err.msg}${valid.err.col ? ` (column ${valid.err.col})` : ""}` }]);
+  // CDATA sections and comments may hold a bare "&"; blanked (newlines kept) so lines still count.
+  const markup = content.replace(/<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->/g, (skipped) => skipped.replace(/[^\n]/g, " "));
   foreignEntity.lastIndex = 0;
-  const entity = foreignEntity.exec(content);
+  const entity = foreignEntity.exec(markup);
   if (entity) return refuse([{ line: lineAt(content, entity.index), message: "malformed XML: an undefined entity or a bare &" }]);
 
   const root = parser.parse(content) as Node;

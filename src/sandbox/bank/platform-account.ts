@@ -5,7 +5,8 @@
 //   POST /_sandbox/settlement_credits  {reference, debtor, amount, currency, remittance, value_date?}
 //                                      a channel's payout to the account → 201 the entry
 //                                      {entry_reference, booking_date, value_date, booked_at, reference, direction,
-//                                      amount, currency, debtor, counterparty, remittance, account, transaction_code}.
+//                                      amount, currency, counterparty, debtor (credits) | creditor (debits), remittance,
+//                                      account, transaction_code}.
 //                                      Idempotent by the payer's `reference`: the same reference answers the
 //                                      first entry (200), never a second one; the same reference with another
 //                                      amount, currency, debtor, remittance or value date is 409.
