@@ -11,15 +11,16 @@ import { spawnSandboxWallet } from "./sandbox/wallet/index.ts";
 async function main(): Promise<void> {
   const config = loadConfig();
   const basePort = Number(process.env.SANDBOX_BASE_PORT ?? 4101);
+  // The sandbox bank first (bank transfers, debits, and the platform account the card channels pay their settlement batches into).
+  const bank = await spawnSandboxBank({ port: basePort + 2, notify_url: `${config.public_url}/v1/channels/sandboxbank/notifications` });
   const sandboxes: SandboxProcess[] = [];
   for (const [index, name] of (["globalpay", "localacq"] as const).entries()) {
     sandboxes.push(await spawnSandboxChannel(name, {
       port: basePort + index,
       notify_url: `${config.public_url}/v1/channels/${name}/notifications`,
+      bank_url: bank.url,
     }));
   }
-  // The sandbox bank (bank transfers: ID virtual accounts, MX CLABE, BR Pix), its own process too.
-  const bank = await spawnSandboxBank({ port: basePort + 2, notify_url: `${config.public_url}/v1/channels/sandboxbank/notifications` });
   // The sandbox BNPL provider (checkouts, installment plans, refunds), its own process too.
   const bnpl = await spawnSandboxBnpl({ port: basePort + 4, notify_url: `${config.public_url}/v1/channels/sandboxbnpl/notifications` });
   // The sandbox e-wallet (GCash, DANA, OVO, ShopeePay, Alipay+, ...: redirect, app push, QR), its own process too.

@@ -49,9 +49,10 @@ export function spawnSandboxService<Name extends string>(name: Name, main_path: 
 /** A card sandbox channel (globalpay, localacq) in its own process. */
 export function spawnSandboxChannel(
   name: SandboxChannelName,
-  options: { port: number; notify_url?: string; slow_response_ms?: number; host?: string },
+  options: { port: number; notify_url?: string; slow_response_ms?: number; host?: string; bank_url?: string },
 ): Promise<SandboxProcess> {
   const args = ["--channel", name];
+  if (options.bank_url) args.push("--bank-url", options.bank_url);
   if (options.slow_response_ms !== undefined) args.push("--slow-response-ms", String(options.slow_response_ms));
   return spawnSandboxService(name, channelsMainPath, { ...options, args });
 }

@@ -5,17 +5,15 @@
 // exceptions, the lines, the ledger balances and the trial balance.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import pg from "pg";
 import { newId } from "../ids.ts";
 import { accountBalance, accountId, verifyLedger, type AccountPurpose } from "../ledger/ledger.ts";
 import { createMerchant } from "../merchants/merchants.ts";
 import { pendRefund, postSale, settleRefund } from "../payments/postings.ts";
 import { defaultFeeModel, divideHalfEven } from "../routing/fees.ts";
 import { openDb, toSafeNumber, type Db } from "../store/db.ts";
+import { freshDatabase } from "../../test/helpers.ts";
 import type { SettlementContext } from "./context.ts";
 import { listExceptions, type ExceptionRecord, type ExceptionType } from "./exceptions.ts";
 import { importSettlementFile, type SettlementFile } from "./files.ts";
@@ -27,31 +25,6 @@ import { runReconciliation, type RunSummary } from "./runs.ts";
 import { dateMs, dayMs, defaultTerms } from "./terms.ts";
 
 // ---- database ----
-
-const postgresUrl = process.env.DATABASE_URL?.startsWith("postgres") ? process.env.DATABASE_URL : undefined;
-
-async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  if (postgresUrl) {
-    const name = `corridor_test_${randomBytes(6).toString("hex")}`;
-    const admin = new pg.Client({ connectionString: postgresUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(postgresUrl);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      async drop() {
-        const client = new pg.Client({ connectionString: postgresUrl });
-        await client.connect();
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await client.end();
-      },
-    };
-  }
-  const dir = mkdtempSync(join(tmpdir(), "corridor-settlement-"));
-  return { url: `sqlite:${join(dir, "x.sqlite")}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 // ---- test parsers: JSON in, the channel-neutral shapes out ----
 
