@@ -790,7 +790,9 @@ describe("resolutions post their transfers and close the exception", { concurren
     await importStatement(h, [mismatchedCredit, credit(555, "INTEREST", "SANDBOX BANK")]);
     await run(h, Date.now());
     const summary = await run(h, todayMs + 4 * dayMs);
-    assert.deepEqual(summary.new_exceptions, { missing_in_report: 5, unfunded_batch: 4, unmatched_bank_credit: 1 });
+    // Five captures of three days ago in no report, and today's capture whose line names nothing Corridor
+    // knows (c.match, until an operator matches it): as of four days on, all are overdue.
+    assert.deepEqual(summary.new_exceptions, { missing_in_report: 6, unfunded_batch: 4, unmatched_bank_credit: 1 });
     const open = await exceptions(h, { status: "open" });
     const count = (type: ExceptionType) => open.filter((exception) => exception.type === type).length;
     assert.equal(count("amount_mismatch"), 3, "two lines and one bank credit");
