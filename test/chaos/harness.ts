@@ -1,6 +1,8 @@
 // The crash harness: runs real Corridor server processes against sandbox channels kept in this
 // process, drives load with idempotency keys, kills servers (at a named crash point or at a random
-// moment), restarts them, and checks what must hold afterwards.
+// moment), restarts them, and checks what must hold afterwards. On request it also runs the
+// sandbox bank (the card channels pay their settlement batches into the platform account there,
+// and the servers fetch its statements) and gives the servers extra environment.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -12,6 +14,7 @@ import type { Connector } from "../../src/channels/contract.ts";
 import { generateVaultKeySpec } from "../../src/methods/card/vault.ts";
 import { seededRandom } from "../../src/random.ts";
 import { startSandboxChannel, type RunningSandboxChannel } from "../../src/sandbox/index.ts";
+import { startSandboxBank, type RunningSandboxBank } from "../../src/sandbox/bank/index.ts";
 import { call, cards, freePort, freshDatabase, type Database } from "../helpers.ts";
 
 const serverPath = fileURLToPath(new URL("./server.ts", import.meta.url));
@@ -25,21 +28,37 @@ export interface Server {
   exited: Promise<number | null>;
 }
 
+export interface HarnessOptions {
+  /** Start the sandbox bank: the card sandboxes pay their settlement batches into it, and the
+   *  servers get its address (SANDBOX_BANK_URL) to fetch its statements. */
+  bank?: boolean;
+  /** Extra environment for every spawned server (it wins over the harness defaults). */
+  env?: Record<string, string>;
+}
+
 export class Harness {
   readonly admin_key = "admin_chaos";
   readonly vault_keys = generateVaultKeySpec();
   database!: Database;
   sandboxes!: { globalpay: RunningSandboxChannel; localacq: RunningSandboxChannel };
   connectors!: Record<string, Connector>;
+  /** The sandbox bank, when started with `bank: true` (kept apart from the card sandboxes, which
+   *  checkInvariants compares record by record). */
+  bank: RunningSandboxBank | undefined;
   ports: number[] = [];
+  private env: Record<string, string> = {};
 
-  async start(servers = 1): Promise<void> {
+  async start(servers = 1, options: HarnessOptions = {}): Promise<void> {
     this.database = await freshDatabase();
+    this.env = { ...options.env };
     for (let i = 0; i < servers; i++) this.ports.push(await freePort());
-    const notify = `http://127.0.0.1:${this.ports[0]}/v1/channels/globalpay/notifications`;
+    const notify = (channel: string) => `http://127.0.0.1:${this.ports[0]}/v1/channels/${channel}/notifications`;
+    // The bank first: the card sandboxes need its address to pay their batches.
+    if (options.bank) this.bank = await startSandboxBank({ port: 0, notify_url: notify("sandboxbank") });
+    const bank_url = this.bank?.url;
     this.sandboxes = {
-      globalpay: await startSandboxChannel("globalpay", { port: 0, notify_url: notify, slow_response_ms: 900 }),
-      localacq: await startSandboxChannel("localacq", { port: 0, slow_response_ms: 900 }),
+      globalpay: await startSandboxChannel("globalpay", { port: 0, notify_url: notify("globalpay"), slow_response_ms: 900, bank_url }),
+      localacq: await startSandboxChannel("localacq", { port: 0, slow_response_ms: 900, bank_url }),
     };
     this.connectors = {
       globalpay: createGlobalPayConnector({ transport: createHttpTransport(this.sandboxes.globalpay.url), timeout_ms: 5_000, notification_secret: "gp_sandbox_notification_secret" }),
@@ -50,12 +69,16 @@ export class Harness {
   async stop(): Promise<void> {
     await this.sandboxes.globalpay.close();
     await this.sandboxes.localacq.close();
+    await this.bank?.close();
     await this.database.drop();
   }
 
   spawnServer(index: number, crash?: { point: string; after: number }): Promise<Server> {
+    // Inherited settings a test must not get by accident: the crash point is given per spawn, the
+    // bank only when this harness runs one.
+    const { CORRIDOR_CRASH_POINT: _point, CORRIDOR_CRASH_AFTER: _after, SANDBOX_BANK_URL: _bank, ...inherited } = process.env as Record<string, string>;
     const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
+      ...inherited,
       PORT: String(this.ports[index]),
       DATABASE_URL: this.database.url,
       CORRIDOR_ADMIN_KEY: this.admin_key,
@@ -69,8 +92,9 @@ export class Harness {
       RATE_LIMIT_PER_SECOND: "0",
       IDEMPOTENCY_LEASE_MS: String(idempotencyLeaseMs),
       LOG_LEVEL: "error",
+      ...(this.bank ? { SANDBOX_BANK_URL: this.bank.url } : {}),
+      ...this.env,
     };
-    delete env.CORRIDOR_CRASH_POINT;
     if (crash) {
       env.CORRIDOR_CRASH_POINT = crash.point;
       env.CORRIDOR_CRASH_AFTER = String(crash.after);

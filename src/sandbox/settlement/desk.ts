@@ -264,7 +264,9 @@ export class SettlementDesk<D> {
     injected.late = faults.late;
     if (!faults.late) this.publish(id);
     if (faults.repeat) {
-      const twin: StoredReport = { ...report, id: `${id}_2`, repeat_of: id };
+      // Unpublished until published itself (the first copy may already be): otherwise publish()
+      // takes it for already published and never lists it.
+      const twin: StoredReport = { ...report, id: `${id}_2`, repeat_of: id, published: false };
       report.repeat_of = twin.id;
       this.reports.set(twin.id, twin);
       if (!faults.late) this.publish(twin.id);

@@ -281,6 +281,16 @@ describe("sandbox settlement: globalpay", () => {
     assert.equal(payout.net, -lines.filter((line) => line.type !== "payout").reduce((sum, line) => sum + line.net, 0), "the payout row is the sum of the lines as written");
   });
 
+  test("a repeated report that is not late is listed and served twice, under both ids", async () => {
+    const sale = authorization(VISA, 900, "USD", true);
+    await approved(connector, sale);
+    const closed = await close(channel, { repeat: true });
+    assert.equal(closed.published, true);
+    const listed = await source.listFiles(2);
+    assert.deepEqual(Array.isArray(listed) && listed.map((file) => file.id), [closed.report_id, `${closed.report_id}_2`]);
+    assert.equal(await fetched(source, `${closed.report_id}_2`), await fetched(source, closed.report_id!), "the same bytes twice");
+  });
+
   test("faults that name no line, and malformed faults", async () => {
     const sale = authorization(VISA, 800, "GBP", true);
     await approved(connector, sale);
