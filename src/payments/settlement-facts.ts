@@ -56,39 +56,58 @@ async function inBatches<T>(ids: readonly string[], query: (chunk: string[]) => 
   return out;
 }
 
-const captureColumns = `
-  a.id AS attempt_id, a.payment_id, a.merchant_id, a.channel, a.channel_reference, a.currency,
-  COALESCE((SELECT SUM(t.amount) FROM ledger_transfers t WHERE t.ref = a.id AND t.code = 'capture' AND t.kind = 'posted'), 0)
-    + COALESCE((SELECT SUM(r.amount) FROM ledger_transfers p JOIN ledger_transfers r ON r.pending_id = p.id
-                WHERE p.ref = a.id AND p.code = 'authorization' AND r.kind = 'post_pending'), 0) AS amount,
-  COALESCE((SELECT MAX(t.created_ms) FROM ledger_transfers t WHERE t.ref = a.id AND t.code = 'capture' AND t.kind = 'posted'),
-           (SELECT MAX(r.created_ms) FROM ledger_transfers p JOIN ledger_transfers r ON r.pending_id = p.id
-            WHERE p.ref = a.id AND p.code = 'authorization' AND r.kind = 'post_pending'), 0) AS captured_ms,
-  v.brand AS brand, v.bin_country AS card_country`;
+const attemptColumns = `
+  a.id AS attempt_id, a.payment_id, a.merchant_id, a.channel, a.channel_reference, a.currency, v.brand AS brand, v.bin_country AS card_country`;
+const attemptJoins = "attempts a JOIN payments p ON p.id = a.payment_id LEFT JOIN vault_cards v ON v.id = p.card_id";
 
-interface CaptureRow extends Omit<CaptureFact, "amount" | "captured_ms"> {
-  amount: unknown;
-  captured_ms: unknown;
-}
+type AttemptRow = Omit<CaptureFact, "amount" | "captured_ms">;
 
-function toCapture(row: CaptureRow): CaptureFact {
-  return { ...row, amount: toSafeNumber(row.amount), captured_ms: toSafeNumber(row.captured_ms) };
+/**
+ * What each attempt captured, from the ledger: a sale's posted captures, or the posts of its
+ * authorization holds; and when (the latest capture, else the latest post). One indexed look-up of
+ * the attempts' transfers per chunk, summed here: attempts that captured nothing are left out.
+ */
+async function withCaptures(db: Queryable, attempts: readonly AttemptRow[]): Promise<CaptureFact[]> {
+  if (attempts.length === 0) return [];
+  const transfers = await db.all<{ ref: string; code: string; amount: unknown; created_ms: unknown; posted_amount: unknown; posted_ms: unknown }>(
+    `SELECT t.ref, t.code, t.amount, t.created_ms, r.amount AS posted_amount, r.created_ms AS posted_ms
+       FROM ledger_transfers t LEFT JOIN ledger_transfers r ON r.pending_id = t.id AND r.kind = 'post_pending'
+      WHERE t.ref IN (${placeholders(attempts.length)})
+        AND ((t.code = 'capture' AND t.kind = 'posted') OR (t.code = 'authorization' AND t.kind = 'pending'))`,
+    attempts.map((attempt) => attempt.attempt_id));
+  const sums = new Map<string, { amount: number; captured_ms: number; posted_ms: number }>();
+  for (const transfer of transfers) {
+    let sum = sums.get(transfer.ref);
+    if (!sum) sums.set(transfer.ref, (sum = { amount: 0, captured_ms: 0, posted_ms: 0 }));
+    if (transfer.code === "capture") {
+      sum.amount += toSafeNumber(transfer.amount);
+      sum.captured_ms = Math.max(sum.captured_ms, toSafeNumber(transfer.created_ms));
+    } else if (transfer.posted_amount !== null && transfer.posted_amount !== undefined) {
+      sum.amount += toSafeNumber(transfer.posted_amount);
+      sum.posted_ms = Math.max(sum.posted_ms, toSafeNumber(transfer.posted_ms));
+    }
+  }
+  const facts: CaptureFact[] = [];
+  for (const attempt of attempts) {
+    const sum = sums.get(attempt.attempt_id);
+    if (!sum || sum.amount <= 0) continue;
+    facts.push({ ...attempt, amount: sum.amount, captured_ms: sum.captured_ms || sum.posted_ms });
+  }
+  return facts;
 }
 
 /** Captured attempts by our attempt id; attempts that captured nothing are left out. */
 export async function capturesByAttempt(db: Queryable, attempt_ids: readonly string[]): Promise<Map<string, CaptureFact>> {
-  const rows = await inBatches(attempt_ids, (chunk) => db.all<CaptureRow>(
-    `SELECT ${captureColumns} FROM attempts a JOIN payments p ON p.id = a.payment_id LEFT JOIN vault_cards v ON v.id = p.card_id
-     WHERE a.id IN (${placeholders(chunk.length)})`, chunk));
-  return new Map(rows.map(toCapture).filter((fact) => fact.amount > 0).map((fact) => [fact.attempt_id, fact]));
+  const facts = await inBatches(attempt_ids, async (chunk) => withCaptures(db, await db.all<AttemptRow>(
+    `SELECT ${attemptColumns} FROM ${attemptJoins} WHERE a.id IN (${placeholders(chunk.length)})`, chunk)));
+  return new Map(facts.map((fact) => [fact.attempt_id, fact]));
 }
 
 /** Captured attempts of one channel by the channel's own reference (a report line without ours). */
 export async function capturesByChannelReference(db: Queryable, channel: string, references: readonly string[]): Promise<Map<string, CaptureFact>> {
-  const rows = await inBatches(references, (chunk) => db.all<CaptureRow>(
-    `SELECT ${captureColumns} FROM attempts a JOIN payments p ON p.id = a.payment_id LEFT JOIN vault_cards v ON v.id = p.card_id
-     WHERE a.channel = ? AND a.channel_reference IN (${placeholders(chunk.length)})`, [channel, ...chunk]));
-  return new Map(rows.map(toCapture).filter((fact) => fact.amount > 0).map((fact) => [fact.channel_reference!, fact]));
+  const facts = await inBatches(references, async (chunk) => withCaptures(db, await db.all<AttemptRow>(
+    `SELECT ${attemptColumns} FROM ${attemptJoins} WHERE a.channel = ? AND a.channel_reference IN (${placeholders(chunk.length)})`, [channel, ...chunk])));
+  return new Map(facts.map((fact) => [fact.channel_reference!, fact]));
 }
 
 export async function refundsById(db: Queryable, refund_ids: readonly string[]): Promise<Map<string, RefundFact>> {

@@ -10,11 +10,11 @@ import { newId } from "../ids.ts";
 import { assert } from "../limits.ts";
 import { factsLookupBatchMax } from "../payments/settlement-facts.ts";
 import { toSafeNumber, type Queryable, type Tx } from "../store/db.ts";
-import { bookLines } from "./bookings.ts";
+import { bookLines, type LineBooking } from "./bookings.ts";
 import type { SettlementChannel, SettlementContext } from "./context.ts";
 import { closeBySubject, raiseException } from "./exceptions.ts";
-import { matchLines, type LineRow } from "./matching.ts";
-import type { ParseError, ReportLine, StatementEntry } from "./report.ts";
+import { matchLines, mergeBookings, type LineRow } from "./matching.ts";
+import type { ParseError, ReportLine, ReportParser, StatementEntry } from "./report.ts";
 import { settlementLimits } from "./terms.ts";
 
 export interface SettlementFile {
@@ -62,12 +62,29 @@ async function importedWithSha(db: Queryable, channel: string, sha256: string): 
   return row?.id;
 }
 
-/** Multi-row INSERTs of at most `insert_rows_max` rows. */
-async function insertRows(tx: Tx, table: string, columns: readonly string[], rows: readonly unknown[][]): Promise<void> {
-  const rowSql = `(${columns.map(() => "?").join(", ")})`;
+/** The text of a multi-row INSERT, kept per table and row count (the same string object is the
+ *  prepared-statement cache's key, so it is hashed once). */
+const insertSql = new Map<string, string>();
+
+function insertStatement(table: string, columns: readonly string[], rows: number): string {
+  const key = `${table}|${columns.length}|${rows}`;
+  let sql = insertSql.get(key);
+  if (sql === undefined) {
+    const rowSql = `(${columns.map(() => "?").join(", ")})`;
+    sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array(rows).fill(rowSql).join(", ")}`;
+    if (insertSql.size < 64) insertSql.set(key, sql);
+  }
+  return sql;
+}
+
+/** Multi-row INSERTs of at most `insert_rows_max` rows, each row's values written by `values` into one flat parameter list. */
+async function insertRows<T>(tx: Tx, table: string, columns: readonly string[], rows: readonly T[], values: (row: T, into: unknown[]) => void): Promise<void> {
   for (let start = 0; start < rows.length; start += settlementLimits.insert_rows_max) {
-    const chunk = rows.slice(start, start + settlementLimits.insert_rows_max);
-    await tx.run(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${chunk.map(() => rowSql).join(", ")}`, chunk.flat());
+    const end = Math.min(rows.length, start + settlementLimits.insert_rows_max);
+    const params: unknown[] = [];
+    for (let index = start; index < end; index++) values(rows[index], params);
+    assert(params.length === (end - start) * columns.length, "each row gives one value per column");
+    await tx.run(insertStatement(table, columns, end - start), params);
   }
 }
 
@@ -86,16 +103,32 @@ interface BatchSums {
   matched_lines: number;
 }
 
-function batchesOf(lines: readonly ReportLine[]): Map<string, BatchSums> {
-  const batches = new Map<string, BatchSums>();
-  for (const line of lines) {
-    if (line.type === "payout") continue;
-    const key = `${line.batch_number}|${line.net_currency}`;
-    let batch = batches.get(key);
+/**
+ * One pass over a report's lines, keeping nothing per line: each batch's sums, and the
+ * channel-neutral checks (a line's net is its gross less its fees when not converted; a batch's
+ * payout is the opposite of the sum of its other nets).
+ */
+class ReportTotals {
+  readonly batches = new Map<string, BatchSums>();
+  private readonly errors: ParseError[] = [];
+  private readonly payouts = new Map<string, { line: number; net: bigint }>();
+
+  add(line: ReportLine): void {
+    const key = batchKey(line);
+    if (line.type === "payout") {
+      const payout = this.payouts.get(key);
+      this.payouts.set(key, { line: payout?.line ?? line.line, net: (payout?.net ?? 0n) + BigInt(line.net) });
+      return;
+    }
+    const fees = BigInt(line.interchange) + BigInt(line.scheme_fees) + BigInt(line.markup) + BigInt(line.commission);
+    if (line.net_currency === line.currency && BigInt(line.net) !== BigInt(line.gross) - fees && this.errors.length < settlementLimits.file_errors_max) {
+      this.errors.push({ line: line.line, message: `net ${line.net} is not the gross ${line.gross} less the fees ${fees}` });
+    }
+    let batch = this.batches.get(key);
     if (!batch) {
       batch = { id: newId("sbatch"), batch_number: line.batch_number, currency: line.net_currency, booking_date: line.booking_date,
         gross: 0n, interchange: 0n, scheme_fees: 0n, markup: 0n, commission: 0n, net: 0n, lines: 0, matched_lines: 0 };
-      batches.set(key, batch);
+      this.batches.set(key, batch);
     }
     if (line.booking_date > batch.booking_date) batch.booking_date = line.booking_date;
     batch.gross += BigInt(line.gross);
@@ -106,34 +139,34 @@ function batchesOf(lines: readonly ReportLine[]): Map<string, BatchSums> {
     batch.net += BigInt(line.net);
     batch.lines++;
   }
-  return batches;
+
+  check(): ParseError[] {
+    const errors = [...this.errors];
+    for (const [key, payout] of this.payouts) {
+      const expected = -(this.batches.get(key)?.net ?? 0n);
+      const [batch_number, currency] = key.split("|");
+      if (payout.net !== expected) errors.push({ line: payout.line, message: `the payout of batch ${batch_number} (${currency}) is ${payout.net}, not the opposite of its lines' nets (${expected})` });
+    }
+    return errors.slice(0, settlementLimits.file_errors_max);
+  }
 }
 
-/** The channel-neutral checks of a parsed report: a line's net is its gross less its fees (when not
- *  converted), and a batch's payout is the opposite of the sum of its other nets. */
-function checkLines(lines: readonly ReportLine[]): ParseError[] {
-  const errors: ParseError[] = [];
-  const nets = new Map<string, bigint>();
-  const payouts = new Map<string, { line: number; net: bigint }>();
-  for (const line of lines) {
-    const key = `${line.batch_number}|${line.net_currency}`;
-    if (line.type === "payout") {
-      const payout = payouts.get(key);
-      payouts.set(key, { line: payout?.line ?? line.line, net: (payout?.net ?? 0n) + BigInt(line.net) });
-      continue;
-    }
-    const fees = BigInt(line.interchange) + BigInt(line.scheme_fees) + BigInt(line.markup) + BigInt(line.commission);
-    if (line.net_currency === line.currency && BigInt(line.net) !== BigInt(line.gross) - fees) {
-      errors.push({ line: line.line, message: `net ${line.net} is not the gross ${line.gross} less the fees ${fees}` });
-    }
-    nets.set(key, (nets.get(key) ?? 0n) + BigInt(line.net));
+function batchKey(line: ReportLine): string {
+  return `${line.batch_number}|${line.net_currency}`;
+}
+
+/** Reads a report once to check it: its errors (the parser's, then the neutral checks), or its batches. */
+function checkReport(parser: ReportParser, content: string): { errors: ParseError[]; batches: Map<string, BatchSums> } {
+  const scan = parser.scan(content);
+  const totals = new ReportTotals();
+  let lines = 0;
+  for (const line of scan.lines) {
+    assert(++lines <= settlementLimits.file_chars_max, "a report yields at most one line per character");
+    totals.add(line);
   }
-  for (const [key, payout] of payouts) {
-    const expected = -(nets.get(key) ?? 0n);
-    const [batch_number, currency] = key.split("|");
-    if (payout.net !== expected) errors.push({ line: payout.line, message: `the payout of batch ${batch_number} (${currency}) is ${payout.net}, not the opposite of its lines' nets (${expected})` });
-  }
-  return errors.slice(0, settlementLimits.file_errors_max);
+  const parseErrors = scan.errors();
+  if (parseErrors.length > 0) return { errors: parseErrors.slice(0, settlementLimits.file_errors_max), batches: totals.batches };
+  return { errors: totals.check(), batches: totals.batches };
 }
 
 /** Batches another imported file already brought: a file that repeats them is rejected. */
@@ -153,13 +186,13 @@ const lineColumns = [
   "merchant_id", "expected_amount", "merchant_fee", "pricing_version", "booked", "created_ms",
 ] as const;
 
-function lineValues(file_id: string, channel: string, row: LineRow, now_ms: number): unknown[] {
+function pushLineValues(into: unknown[], file_id: string, channel: string, row: LineRow, now_ms: number): void {
   const line = row.line;
-  return [
+  into.push(
     file_id, line.line, channel, row.batch_id, line.type, line.merchant_reference, line.channel_reference, line.booking_date, line.currency, line.gross,
     line.net_currency, line.net, line.interchange, line.scheme_fees, line.markup, line.commission, row.status, row.match_kind, row.match_id, row.payment_id,
     row.merchant_id, row.expected, row.merchant_fee, row.pricing_version, row.booked ? 1 : 0, now_ms,
-  ];
+  );
 }
 
 async function closeLateCaptures(tx: Tx, channel: string, attempts: readonly string[], file_id: string, now_ms: number): Promise<number> {
@@ -177,32 +210,59 @@ async function closeLateCaptures(tx: Tx, channel: string, attempts: readonly str
   return closed;
 }
 
+/** The detail (non-payout) lines of a scan, in chunks of at most `size`. */
+function* detailChunks(lines: Iterable<ReportLine>, size: number): Generator<ReportLine[], void, undefined> {
+  let chunk: ReportLine[] = [];
+  for (const line of lines) {
+    if (line.type === "payout") continue;
+    chunk.push(line);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 async function storeReport(
-  tx: Tx, s: SettlementContext, channel: SettlementChannel, file: SettlementFile, lines: ReportLine[],
+  tx: Tx, s: SettlementContext, channel: SettlementChannel, file: SettlementFile, report: { parser: ReportParser; content: string; batches: Map<string, BatchSums> },
 ): Promise<{ errors: ParseError[]; duplicate_of?: string }> {
   // The same bytes imported since the check before parsing (a concurrent import that committed
   // first): a duplicate, not a file repeating its batches.
   const earlier = await importedWithSha(tx, file.channel, file.sha256);
   if (earlier) return { errors: [], duplicate_of: earlier };
-  const batches = batchesOf(lines);
+  const { batches } = report;
   const repeated = await knownBatches(tx, file.channel, batches.values());
   if (repeated.length > 0) return { errors: repeated };
-  const detail = lines.filter((line) => line.type !== "payout");
-  const outcome = await matchLines(tx, {
-    channel: file.channel, file_id: file.id, terms: channel.terms, fees: s.fees(), lines: detail,
-    batchIdOf: (line) => batches.get(`${line.batch_number}|${line.net_currency}`)!.id,
-  });
-  const byId = new Map([...batches.values()].map((batch) => [batch.id, batch]));
-  for (const row of outcome.rows) if (row.status === "matched") byId.get(row.batch_id)!.matched_lines++;
   await insertFile(tx, file);
+  const byId = new Map([...batches.values()].map((batch) => [batch.id, batch]));
+  const bookings = new Map<string, LineBooking>();
+  const fees = s.fees();
+  // The file is read a second time, in chunks, inside the one transaction: each chunk's facts,
+  // rows and parameters are garbage once it is written, so memory stays flat whatever the file's
+  // size. A line repeating one of an earlier chunk is found as a duplicate through the rows
+  // already written.
+  let detail = 0;
+  for (const chunk of detailChunks(report.parser.scan(report.content).lines, settlementLimits.import_chunk_lines)) {
+    detail += chunk.length;
+    const outcome = await matchLines(tx, {
+      channel: file.channel, file_id: file.id, terms: channel.terms, fees, lines: chunk,
+      batchIdOf: (line) => batches.get(batchKey(line))!.id,
+    });
+    for (const row of outcome.rows) if (row.status === "matched") byId.get(row.batch_id)!.matched_lines++;
+    await insertRows(tx, "settlement_lines", lineColumns, outcome.rows, (row, into) => pushLineValues(into, file.id, file.channel, row, file.created_ms));
+    for (const exception of outcome.exceptions) await raiseException(tx, exception, file.created_ms);
+    mergeBookings(bookings, outcome.bookings);
+    await closeLateCaptures(tx, file.channel, outcome.settled_attempts, file.id, file.created_ms);
+  }
+  let counted = 0;
+  for (const batch of batches.values()) counted += batch.lines;
+  assert(detail === counted, "the second read of a report yields the lines the first read counted");
   await insertRows(tx, "settlement_batches",
     ["id", "channel", "batch_number", "currency", "file_id", "booking_date", "gross", "interchange", "scheme_fees", "markup", "commission", "net", "lines", "matched_lines", "created_ms"],
-    [...batches.values()].map((batch) => [batch.id, file.channel, batch.batch_number, batch.currency, file.id, batch.booking_date, batch.gross,
-      batch.interchange, batch.scheme_fees, batch.markup, batch.commission, batch.net, batch.lines, batch.matched_lines, file.created_ms]));
-  await insertRows(tx, "settlement_lines", lineColumns, outcome.rows.map((row) => lineValues(file.id, file.channel, row, file.created_ms)));
-  for (const exception of outcome.exceptions) await raiseException(tx, exception, file.created_ms);
-  await bookLines(tx, outcome.bookings, file.id);
-  await closeLateCaptures(tx, file.channel, outcome.settled_attempts, file.id, file.created_ms);
+    [...batches.values()], (batch, into) => into.push(batch.id, file.channel, batch.batch_number, batch.currency, file.id, batch.booking_date, batch.gross,
+      batch.interchange, batch.scheme_fees, batch.markup, batch.commission, batch.net, batch.lines, batch.matched_lines, file.created_ms));
+  await bookLines(tx, [...bookings.values()], file.id);
   crashPoint("inside_settlement_import");
   return { errors: [] };
 }
@@ -243,17 +303,24 @@ export async function importSettlementFile(s: SettlementContext, input: ImportIn
   const earlier = await importedWithSha(s.db, input.channel, sha256);
   if (earlier) return recordAs("duplicate", { duplicate_of: earlier });
 
-  const parsed = channel.parser.parse(input.content);
-  if (!parsed.ok) return recordAs("rejected", { errors: parsed.errors.slice(0, settlementLimits.file_errors_max) });
-  try {
-    if ("entries" in parsed) {
+  const parser = channel.parser;
+  if (parser.kind === "bank_statement") {
+    const parsed = parser.parse(input.content);
+    if (!parsed.ok) return recordAs("rejected", { errors: parsed.errors.slice(0, settlementLimits.file_errors_max) });
+    try {
       await s.db.transaction((tx) => storeStatement(tx, file, parsed.entries));
-      return { ok: true, file };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const winner = await importedWithSha(s.db, input.channel, sha256);
+      assert(winner !== undefined, "a unique violation on a statement import means the same file was imported");
+      return recordAs("duplicate", { duplicate_of: winner });
     }
-    const lines = parsed.lines;
-    const invalid = checkLines(lines);
-    if (invalid.length > 0) return recordAs("rejected", { errors: invalid });
-    const stored = await s.db.transaction(async (tx) => storeReport(tx, s, channel, file, lines));
+    return { ok: true, file };
+  }
+  const checked = checkReport(parser, input.content);
+  if (checked.errors.length > 0) return recordAs("rejected", { errors: checked.errors });
+  try {
+    const stored = await s.db.transaction(async (tx) => storeReport(tx, s, channel, file, { parser, content: input.content, batches: checked.batches }));
     if (stored.duplicate_of) return recordAs("duplicate", { duplicate_of: stored.duplicate_of });
     if (stored.errors.length > 0) return recordAs("rejected", { errors: stored.errors });
     return { ok: true, file };
@@ -263,7 +330,7 @@ export async function importSettlementFile(s: SettlementContext, input: ImportIn
     const winner = await importedWithSha(s.db, input.channel, sha256);
     if (winner) return recordAs("duplicate", { duplicate_of: winner });
     // Or another file with one of the same batches: ours repeats them.
-    const repeated = "lines" in parsed ? await knownBatches(s.db, input.channel, batchesOf(parsed.lines).values()) : [];
+    const repeated = await knownBatches(s.db, input.channel, checked.batches.values());
     assert(repeated.length > 0, "a unique violation on import means the same file or one of its batches was imported");
     return recordAs("rejected", { errors: repeated });
   }

@@ -243,6 +243,11 @@ export async function matchLines(
   return outcome;
 }
 
+/** Adds bookings into sums kept per channel, currency, merchant and residual target. */
+export function mergeBookings(sums: Map<string, LineBooking>, items: readonly LineBooking[]): void {
+  for (const item of items) addBooking(sums, item);
+}
+
 function addBooking(sums: Map<string, LineBooking>, item: LineBooking): void {
   const key = `${item.channel}|${item.currency}|${item.merchant_id}|${item.residual_to}`;
   const sum = sums.get(key);

@@ -98,9 +98,33 @@ export interface SettlementSource {
   fetchFile(id: string): Promise<{ filename: string; content: string } | Unreachable>;
 }
 
+/**
+ * A report read line by line: `lines` yields each line as it is read and keeps none, so a file of
+ * any size is read in constant memory (an import reads it twice: once to check it, once to book
+ * it). `errors()` is complete once `lines` is exhausted; a file with errors must not be booked,
+ * whatever lines were yielded before its first error.
+ */
+export interface ReportScan {
+  lines: Iterable<ReportLine>;
+  errors(): ParseError[];
+}
+
 export interface ReportParser {
   kind: "channel_report";
-  parse(content: string): ParsedReport;
+  scan(content: string): ReportScan;
+}
+
+/** A whole report in memory: its lines, or its errors (for small files and tests). */
+export function parseReport(scan: ReportScan): ParsedReport {
+  const lines: ReportLine[] = [];
+  for (const line of scan.lines) lines.push(line);
+  const errors = scan.errors();
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, lines };
+}
+
+/** A scan over a report parsed whole (parsers of small formats). */
+export function scanParsed(parsed: ParsedReport): ReportScan {
+  return { lines: parsed.ok ? parsed.lines : [], errors: () => (parsed.ok ? [] : parsed.errors) };
 }
 
 export interface StatementParser {

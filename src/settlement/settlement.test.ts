@@ -19,7 +19,7 @@ import { listExceptions, type ExceptionRecord, type ExceptionType } from "./exce
 import { importSettlementFile, type SettlementFile } from "./files.ts";
 import { setPricing } from "./pricing.ts";
 import { channelMargins, listSettlementBatches } from "./queries.ts";
-import type { ParsedReport, ParsedStatement, ReportLine, ReportParser, StatementEntry, StatementParser } from "./report.ts";
+import { scanParsed, type ParsedReport, type ParsedStatement, type ReportLine, type ReportParser, type StatementEntry, type StatementParser } from "./report.ts";
 import { resolveException, type ResolveInput } from "./resolve.ts";
 import { runReconciliation, type RunSummary } from "./runs.ts";
 import { dateMs, dayMs, defaultTerms } from "./terms.ts";
@@ -30,17 +30,19 @@ import { dateMs, dayMs, defaultTerms } from "./terms.ts";
 
 const reportParser: ReportParser = {
   kind: "channel_report",
-  parse(content: string): ParsedReport {
-    let body: { lines?: ReportLine[]; errors?: { line: number; message: string }[] };
-    try {
-      body = JSON.parse(content);
-    } catch (error) {
-      return { ok: false, errors: [{ line: 0, message: `not JSON: ${(error as Error).message}` }] };
-    }
-    if (body.errors) return { ok: false, errors: body.errors };
-    return { ok: true, lines: body.lines ?? [] };
-  },
+  scan: (content: string) => scanParsed(parseJsonReport(content)),
 };
+
+function parseJsonReport(content: string): ParsedReport {
+  let body: { lines?: ReportLine[]; errors?: { line: number; message: string }[] };
+  try {
+    body = JSON.parse(content);
+  } catch (error) {
+    return { ok: false, errors: [{ line: 0, message: `not JSON: ${(error as Error).message}` }] };
+  }
+  if (body.errors) return { ok: false, errors: body.errors };
+  return { ok: true, lines: body.lines ?? [] };
+}
 
 /** Remittance `<CHANNEL> SETTLEMENT BATCHES <n>[,<n>…]` names a channel and its batches. */
 function remittanceNames(remittance: string | null): { channel: string | null; batch_numbers: string[] } {

@@ -41,6 +41,8 @@ export const settlementLimits = {
   upload_body_bytes_max: 32 * 1024 * 1024,
   /** Errors kept for a rejected file. */
   file_errors_max: 100,
+  /** Report lines matched and written per step of an import (all in its one transaction). */
+  import_chunk_lines: 5_000,
   /** Rows per multi-row INSERT. */
   insert_rows_max: 200,
   /** Captures examined per page, and pages per run and channel, for missing_in_report. */

@@ -632,6 +632,10 @@ const migrations: string[] = [
   );
   CREATE INDEX ledger_transfers_capture_time ON ledger_transfers (created_ms) WHERE code = 'capture';
   `,
+  // 14: report lines that carry only the channel's reference find their attempt by index.
+  `
+  CREATE INDEX attempts_channel_reference ON attempts (channel, channel_reference) WHERE channel_reference IS NOT NULL;
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {

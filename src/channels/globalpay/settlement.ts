@@ -26,7 +26,7 @@
 // payout reference); booking_date is the date of Creation Date.
 import { parse } from "csv-parse/sync";
 import { findCurrency } from "../../money/currency.ts";
-import type { ParseError, ParsedReport, PublishedFile, ReportLine, ReportParser, SettlementLineType, SettlementSource, Unreachable } from "../../settlement/report.ts";
+import { parseReport, type ParseError, type ParsedReport, type PublishedFile, type ReportLine, type ReportParser, type ReportScan, type SettlementLineType, type SettlementSource, type Unreachable } from "../../settlement/report.ts";
 import type { Transport } from "../transport.ts";
 
 export const GLOBALPAY_COLUMNS = {
@@ -127,9 +127,10 @@ function countQuotes(text: string, from: number, to: number): number {
  * "\n" and "\r\n" line ends both accepted, a leading BOM ignored. A line without a double quote is a
  * record whose fields are its comma-separated parts (all RFC 4180 allows there); a record that
  * contains a quote — it runs on over following lines while its quotes are unbalanced — is parsed
- * by csv-parse.
+ * by csv-parse. The fields array of an unquoted record is reused for the next one: a consumer keeps
+ * its strings, never the array.
  */
-export function eachRecord(content: string, visit: (record: readonly string[], line: number) => void, malformed: (line: number, message: string) => void): void {
+export function* csvRecords(content: string, malformed: (line: number, message: string) => void): Generator<CsvRecord, void, undefined> {
   const length = content.length;
   let start = content.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 0;
@@ -157,7 +158,7 @@ export function eachRecord(content: string, visit: (record: readonly string[], l
           from = comma + 1;
         }
         if (fields.length !== count) fields.length = count;
-        visit(fields, line);
+        yield { fields, line };
       }
       start = end + 1;
       continue;
@@ -172,16 +173,16 @@ export function eachRecord(content: string, visit: (record: readonly string[], l
       last++;
     }
     const stop = content.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    quotedRecords(content.slice(start, stop), line, visit, malformed);
+    yield* quotedRecords(content.slice(start, stop), line, malformed);
     line = last;
     start = end + 1;
   }
 }
 
 /** Records of a text that begins on line `first`, by csv-parse. */
-function quotedRecords(text: string, first: number, visit: (record: readonly string[], line: number) => void, malformed: (line: number, message: string) => void): void {
+function quotedRecords(text: string, first: number, malformed: (line: number, message: string) => void): CsvRecord[] {
   let physical = first - 1;
-  const records: { record: string[]; line: number }[] = [];
+  const records: CsvRecord[] = [];
   try {
     parse(text, {
       relax_column_count: true,
@@ -189,7 +190,7 @@ function quotedRecords(text: string, first: number, visit: (record: readonly str
         const line = physical + 1;
         physical = line;
         for (const field of record) for (let at = field.indexOf("\n"); at !== -1; at = field.indexOf("\n", at + 1)) physical++;
-        if (!(record.length === 1 && record[0] === "")) records.push({ record, line });
+        if (!(record.length === 1 && record[0] === "")) records.push({ fields: record, line });
         return null;
       },
     });
@@ -197,9 +198,16 @@ function quotedRecords(text: string, first: number, visit: (record: readonly str
     const { lines: at, code } = error as { lines?: unknown; code?: unknown };
     const message = error instanceof Error ? error.message.replace(/ at line \d+/, "") : String(error);
     // An unclosed quote runs to the end of the file: the record it opened is the one to name.
-    return malformed(code === "CSV_QUOTE_NOT_CLOSED" || typeof at !== "number" ? first : first + at - 1, message);
+    malformed(code === "CSV_QUOTE_NOT_CLOSED" || typeof at !== "number" ? first : first + at - 1, message);
+    return [];
   }
-  for (const { record, line } of records) visit(record, line);
+  return records;
+}
+
+export interface CsvRecord {
+  fields: readonly string[];
+  /** Physical line (1-based) where the record begins. */
+  line: number;
 }
 
 interface BatchState {
@@ -218,21 +226,22 @@ function amountOf(text: string, exponent: number): number {
 /** One pass over a report: each row checked and mapped as it is read. */
 class ReportReader {
   readonly errors: ParseError[] = [];
-  readonly lines: ReportLine[] = [];
   private readonly batches = new Map<string, BatchState>();
   private index: Record<Column, number> | undefined;
   private width = 0;
   /** The booking date of the previous row (consecutive rows share one string). */
   private lastDate = "";
 
-  fail(line: number, message: string): void {
+  fail(line: number, message: string): undefined {
     this.errors.push({ line, message });
     if (this.errors.length >= GLOBALPAY_MAX_ERRORS) throw new TooManyErrors();
+    return undefined;
   }
 
-  record(record: readonly string[], line: number): void {
-    if (this.index === undefined) this.header(record, line);
-    else this.row(record, line, this.index);
+  /** The record's report line; undefined for the header and for rows that failed a check. */
+  record(record: readonly string[], line: number): ReportLine | undefined {
+    if (this.index === undefined) return void this.header(record, line);
+    return this.row(record, line, this.index);
   }
 
   private header(record: readonly string[], line: number): void {
@@ -280,7 +289,7 @@ class ReportReader {
     return value;
   }
 
-  private row(record: readonly string[], line: number, at: Record<Column, number>): void {
+  private row(record: readonly string[], line: number, at: Record<Column, number>): ReportLine | undefined {
     if (record.length !== this.width) return this.fail(line, `the row has ${record.length} fields, the header ${this.width}`);
     const typeText = record[at.type];
     const type = lineTypes[typeText];
@@ -330,14 +339,14 @@ class ReportReader {
       state.sum += net;
       if (!Number.isSafeInteger(state.sum)) return this.fail(line, `batch ${batch_number} totals more than a safe integer`);
     }
-    if (this.errors.length > 0) return; // a rejected file keeps no lines
+    if (this.errors.length > 0) return; // a rejected file yields no more lines
     const merchant_reference = record[at.merchant_reference];
     const channel_reference = type === "settled" ? record[at.psp_reference] : record[at.modification_reference];
-    this.lines.push({
+    return {
       line, batch_number, type, merchant_reference: merchant_reference === "" ? null : merchant_reference,
       channel_reference: channel_reference === "" ? null : channel_reference, booking_date: this.lastDate, currency: grossCurrency.code, gross,
       net_currency: netCurrency.code, net, exchange_rate: rate, interchange, scheme_fees, markup, commission,
-    });
+    };
   }
 
   finish(): void {
@@ -352,18 +361,28 @@ class ReportReader {
   }
 }
 
-export function parseGlobalPayReport(content: string): ParsedReport {
+/** The report read line by line (see ReportScan): nothing is kept but the batches' running sums. */
+export function scanGlobalPayReport(content: string): ReportScan {
   const reader = new ReportReader();
-  try {
-    eachRecord(content, (record, line) => reader.record(record, line), (line, message) => reader.fail(line, `malformed CSV: ${message}`));
-  } catch (error) {
-    if (!(error instanceof TooManyErrors)) throw error;
+  function* lines(): Generator<ReportLine, void, undefined> {
+    try {
+      for (const { fields, line } of csvRecords(content, (at, message) => reader.fail(at, `malformed CSV: ${message}`))) {
+        const read = reader.record(fields, line);
+        if (read !== undefined) yield read;
+      }
+    } catch (error) {
+      if (!(error instanceof TooManyErrors)) throw error;
+    }
+    reader.finish();
   }
-  reader.finish();
-  return reader.errors.length > 0 ? { ok: false, errors: reader.errors.slice(0, GLOBALPAY_MAX_ERRORS) } : { ok: true, lines: reader.lines };
+  return { lines: lines(), errors: () => reader.errors.slice(0, GLOBALPAY_MAX_ERRORS) };
 }
 
-export const globalPayReportParser: ReportParser = { kind: "channel_report", parse: parseGlobalPayReport };
+export function parseGlobalPayReport(content: string): ParsedReport {
+  return parseReport(scanGlobalPayReport(content));
+}
+
+export const globalPayReportParser: ReportParser = { kind: "channel_report", scan: scanGlobalPayReport };
 
 // ---- the source: GET /settlement/reports and /settlement/reports/{id} ----
 

@@ -21,7 +21,7 @@
 // line, or by the file trailer's when the file has no batch trailers; booking date is the file's
 // creation date.
 import { currencyByNumeric } from "../../money/currency.ts";
-import type { ParseError, ParsedReport, PublishedFile, ReportLine, ReportParser, SettlementLineType, SettlementSource, Unreachable } from "../../settlement/report.ts";
+import { parseReport, type ParseError, type ParsedReport, type PublishedFile, type ReportLine, type ReportParser, type ReportScan, type SettlementLineType, type SettlementSource, type Unreachable } from "../../settlement/report.ts";
 import type { Transport } from "../transport.ts";
 import { channelCurrency, fromChannelAmount, type ChannelCurrency } from "./transformers.ts";
 
@@ -107,6 +107,7 @@ interface OpenBatch {
 
 class ClearingReader {
   readonly errors: ParseError[] = [];
+  /** Lines read from the current record, taken by the scan before the next. */
   readonly lines: ReportLine[] = [];
   private header: Values<typeof headerLayout> | undefined;
   private trailerSeen = false;
@@ -276,25 +277,34 @@ class ClearingReader {
   }
 }
 
-export function parseLocalAcqClearingFile(content: string): ParsedReport {
+/** The file read record by record (see ReportScan): a record's lines are yielded as it is read. */
+export function scanLocalAcqClearingFile(content: string): ReportScan {
   const reader = new ClearingReader();
-  const length = content.length;
-  let start = 0;
-  let line = 0;
-  while (start < length) {
-    let end = content.indexOf("\n", start);
-    if (end === -1) end = length;
-    line += 1;
-    const stop = end > start && content.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    reader.record(content.slice(start, stop), line);
-    if (reader.errors.length >= LOCALACQ_MAX_ERRORS) break;
-    start = end + 1;
+  function* lines(): Generator<ReportLine, void, undefined> {
+    const length = content.length;
+    let start = 0;
+    let line = 0;
+    while (start < length) {
+      let end = content.indexOf("\n", start);
+      if (end === -1) end = length;
+      line += 1;
+      const stop = end > start && content.charCodeAt(end - 1) === 13 ? end - 1 : end;
+      reader.record(content.slice(start, stop), line);
+      yield* reader.lines;
+      reader.lines.length = 0;
+      if (reader.errors.length >= LOCALACQ_MAX_ERRORS) break;
+      start = end + 1;
+    }
+    reader.finish();
   }
-  reader.finish();
-  return reader.errors.length > 0 ? { ok: false, errors: reader.errors } : { ok: true, lines: reader.lines };
+  return { lines: lines(), errors: () => reader.errors };
 }
 
-export const localAcqReportParser: ReportParser = { kind: "channel_report", parse: parseLocalAcqClearingFile };
+export function parseLocalAcqClearingFile(content: string): ParsedReport {
+  return parseReport(scanLocalAcqClearingFile(content));
+}
+
+export const localAcqReportParser: ReportParser = { kind: "channel_report", scan: scanLocalAcqClearingFile };
 
 // ---- the source: GET /clearing/files and /clearing/files/{file_id} ----
 
