@@ -91,7 +91,11 @@ async function withCaptures(db: Queryable, attempts: readonly AttemptRow[]): Pro
   for (const attempt of attempts) {
     const sum = sums.get(attempt.attempt_id);
     if (!sum || sum.amount <= 0) continue;
-    facts.push({ ...attempt, amount: sum.amount, captured_ms: sum.captured_ms || sum.posted_ms });
+    facts.push({
+      attempt_id: attempt.attempt_id, payment_id: attempt.payment_id, merchant_id: attempt.merchant_id, channel: attempt.channel,
+      channel_reference: attempt.channel_reference, currency: attempt.currency, amount: sum.amount, captured_ms: sum.captured_ms || sum.posted_ms,
+      brand: attempt.brand, card_country: attempt.card_country,
+    });
   }
   return facts;
 }

@@ -632,10 +632,15 @@ const migrations: string[] = [
   );
   CREATE INDEX ledger_transfers_capture_time ON ledger_transfers (created_ms) WHERE code = 'capture';
   `,
-  // 14: report lines that carry only the channel's reference find their attempt by index.
+  // 14: report lines that carry only the channel's reference find their attempt by index; earlier
+  // matches are found by match id first (every look-up names the ids; led by the kind, PostgreSQL
+  // scanned every line of a kind whenever its statistics underrated that kind).
   `
   CREATE INDEX attempts_channel_reference ON attempts (channel, channel_reference) WHERE channel_reference IS NOT NULL;
+  DROP INDEX settlement_lines_match;
+  CREATE INDEX settlement_lines_match ON settlement_lines (match_id, match_kind);
   `,
+
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {
