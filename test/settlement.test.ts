@@ -213,4 +213,52 @@ describe("settlement and reconciliation", () => {
     void payment;
     await verify();
   });
+
+  it("a refund no report carries becomes missing_in_report past its settlement day and grace; a later report closes it, a write-off books it balanced", async () => {
+    await route(merchant, "globalpay");
+    const payment = await captured(merchant, 6_000);
+    await closeDay("globalpay");
+    await fetchFiles();
+    const refund = async (amount: number) => {
+      const response = await call(setup.stack.url, "POST", "/v1/refunds", { key: merchant.secret, body: { payment: payment.id, amount } });
+      assert.equal(response.body.status, "succeeded", response.text);
+      return response.body;
+    };
+    const carriedLate = await refund(1_000);
+    const neverCarried = await refund(1_500);
+    // The day's report holds only the first refund, and is published late; the second is in no report at all.
+    const held = await closeDay("globalpay", { late: true, drop: [neverCarried.id] });
+    assert.ok(held.report_id, JSON.stringify(held));
+    await fetchFiles();
+    assert.deepEqual(await openExceptions("&channel=globalpay"), []);
+    assert.deepEqual((await runAsOf(0, "globalpay")).new_exceptions, {}, "not before the settlement day and grace");
+    assert.deepEqual((await runAsOf(10, "globalpay")).new_exceptions, { missing_in_report: 2 });
+    assert.deepEqual((await runAsOf(10, "globalpay")).new_exceptions, {}, "a rerun adds nothing");
+    const missing = await openExceptions("&type=missing_in_report");
+    assert.deepEqual(missing.map((exception: any) => exception.reference).sort(), [carriedLate.id, neverCarried.id].sort());
+    for (const exception of missing) {
+      assert.equal(exception.subject, `missing_in_report:${exception.reference}`);
+      assert.equal(exception.payment, payment.id);
+      assert.equal(exception.merchant, merchant.id);
+      assert.equal(exception.currency, "usd");
+      assert.equal(exception.expected_amount, exception.reference === carriedLate.id ? -1_000 : -1_500);
+    }
+
+    await sandbox("globalpay", "POST", `/_sandbox/settlement/reports/${held.report_id}/publish`);
+    const late = (await fetchFiles()).find((file) => file.channel === "globalpay");
+    assert.equal(late?.status, "imported");
+    const closed = (await adminGet(`/v1/admin/reconciliation/exceptions/${missing.find((exception: any) => exception.reference === carriedLate.id).id}`)).body;
+    assert.equal(closed.status, "resolved", JSON.stringify(closed));
+    assert.deepEqual(closed.resolution, { action: "matched_late", settlement_file: late.id, by: "reconciliation" });
+
+    const open = missing.find((exception: any) => exception.reference === neverCarried.id);
+    const before = await balance(merchant, "usd");
+    const writeOff = await adminPost(`/v1/admin/reconciliation/exceptions/${open.id}/resolve`, { action: "write_off", note: "the channel never took it back" });
+    assert.equal(writeOff.status, 200, writeOff.text);
+    assert.equal(writeOff.body.status, "resolved");
+    // The merchant bears the refund, as if its line had come.
+    assert.equal((await balance(merchant, "usd")).available, before.available - 1_500);
+    assert.deepEqual(await openExceptions("&channel=globalpay"), []);
+    await verify();
+  });
 });

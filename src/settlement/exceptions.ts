@@ -1,5 +1,7 @@
 // The exception queue: everything reconciliation could not match, once per subject (a rerun finds
 // the same subject and adds nothing), open until an operator resolves it or a late match closes it.
+// missing_in_report is about a capture (`missing_in_report:<attempt>`) or a refund
+// (`missing_in_report:<refund>`, details.kind "refund").
 import { newId } from "../ids.ts";
 import { toSafeNumber, type Queryable, type Tx } from "../store/db.ts";
 
@@ -61,6 +63,15 @@ export async function closeBySubject(tx: Tx, subject: string, resolution: Record
     [JSON.stringify(resolution), now_ms, subject],
   );
   return result.changes === 1;
+}
+
+/** A missing_in_report about a refund (not a capture) says so in its details; its reference is the refund. */
+export const missingRefundDetailsKind = "refund";
+
+/** The refund a missing_in_report is about, or null (one about a capture, or another type). */
+export function missingRefundOf(exception: Pick<ExceptionRecord, "type" | "details" | "reference">): string | null {
+  if (exception.type !== "missing_in_report" || exception.details.kind !== missingRefundDetailsKind) return null;
+  return exception.reference;
 }
 
 type ExceptionRow = Record<string, unknown>;

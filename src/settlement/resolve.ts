@@ -8,7 +8,13 @@
 //                            write_off: what the channel paid for it is booked and written off
 //   duplicate_line           write_off: the second payment is booked and written off (owed back to the channel)
 //   missing_in_report        write_off: the platform absorbs it and the merchant is settled
-//                            accept_reported: the channel never settled it; the merchant's funds are reversed
+//   (a capture)              accept_reported: the channel never settled it; the merchant's funds are reversed
+//   missing_in_report        write_off: the merchant bears the refund as if its line had come; the receivable
+//   (a refund)                 the channel never took back is written off (a credit to write-offs)
+//                            accept_reported: the channel never took it back; the refund's amount goes back
+//                              to the merchant's pending funds
+//                            (both book the negative expected amount like the capture's; match has no line to
+//                            match; refused while a line carries the refund: the next run closes it instead)
 //   unfunded_batch           write_off: the batch's net is written off from bank in transit
 //   fee_mismatch             accept_reported | write_off: fees were booked as reported; closes it
 //   unmatched_bank_credit    write_off: booked to the bank account against write-offs (a gain to investigate)
@@ -16,7 +22,7 @@ import { capturesByChannelReference, type CaptureFact } from "../payments/settle
 import { toBigInt, toSafeNumber, type Tx } from "../store/db.ts";
 import { bookAdjustment, bookFunding, bookLines, ledgerAccount, platformOwner, type LineBooking } from "./bookings.ts";
 import type { SettlementContext } from "./context.ts";
-import { closeBySubject, findException, type ExceptionRecord } from "./exceptions.ts";
+import { closeBySubject, findException, missingRefundOf, type ExceptionRecord } from "./exceptions.ts";
 import { bookingOf } from "./matching.ts";
 import { merchantFee, pricingOf } from "./pricing.ts";
 import type { ReportLine } from "./report.ts";
@@ -163,10 +169,21 @@ async function resolveOther(tx: Tx, exception: ExceptionRecord, input: ResolveIn
   switch (exception.type) {
     case "missing_in_report": {
       const merchant_id = exception.merchant_id;
-      if (merchant_id === null) throw new Error("programmer error: a missing capture without its merchant");
+      if (merchant_id === null) throw new Error("programmer error: a missing capture or refund without its merchant");
+      const refund_id = missingRefundOf(exception);
+      if (refund_id !== null) {
+        const line = await tx.get<{ file_id: string }>("SELECT file_id FROM settlement_lines WHERE match_kind = 'refund' AND match_id = ? LIMIT 1", [refund_id]);
+        if (line) return { status: 400, code: "exception_not_resolvable", message: `Refund '${refund_id}' is in settlement file ${line.file_id} now: the next reconciliation run closes this exception.` };
+      }
+      // A refund's expected amount is negative: the same booking gives its money back from the receivable.
       const settle = input.action === "write_off";
       await bookLines(tx, [{ channel, currency, merchant_id, gross: 0n, net: 0n, interchange: 0n, scheme_fees: 0n, markup: 0n, commission: 0n,
         expected: amount, merchant_amount: settle ? amount : 0n, merchant_fee: 0n, residual_to: settle ? "write_off" : "merchant" }], exception.id);
+      // A line that carries the refund later is booked by its import: the next run posts these transfers back then.
+      if (refund_id !== null) {
+        await tx.run("INSERT INTO refunds_resolved_without_line (refund_id, exception_id, channel, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT (refund_id) DO NOTHING",
+          [refund_id, exception.id, channel, Date.now()]);
+      }
       return undefined;
     }
     case "unfunded_batch": {

@@ -1194,3 +1194,160 @@ describe("concurrent imports", { concurrency: false }, () => {
     await assertLedgerBalanced(h);
   });
 });
+
+// ---- 6. refunds no report carries ----
+
+describe("refunds no report carries: missing_in_report past their settlement day and grace, closed by a later line or resolved", { concurrency: false }, () => {
+  const h = useSettlement();
+  let m: string;
+  const c: Record<string, Capture> = {};
+  const r: Record<string, string> = {};
+  const amounts = { late: 2_000, write: 1_500, accept: 1_200, superseded: 500, reported: 1_000 } as const;
+  // globalpay: a refund of today is due in a report by its day + 1 day + 2 days' grace.
+  const dueMs = todayMs + 4 * dayMs;
+
+  /** A refund the channel declined: its reservation voided, nothing for a report to carry. */
+  async function failedRefund(cap: Capture, amount: number): Promise<string> {
+    const refund_id = newId("re");
+    await h.db.transaction(async (tx) => {
+      const pending_id = await pendRefund(tx, refund_id, { merchant_id: cap.merchant_id, channel: "globalpay", currency: cap.currency, amount });
+      const now = Date.now();
+      await tx.run(
+        `INSERT INTO refunds (id, payment_id, merchant_id, attempt_id, amount, currency, status, ledger_pending_id, metadata, created_ms, updated_ms)
+         VALUES (?, ?, ?, ?, ?, ?, 'failed', ?, '{}', ?, ?)`,
+        [refund_id, cap.payment_id, cap.merchant_id, cap.attempt_id, amount, cap.currency, pending_id, now, now]);
+      await settleRefund(tx, pending_id, refund_id, false);
+    });
+    return refund_id;
+  }
+
+  const refundException = async (refund_id: string) => {
+    const found = (await exceptions(h, { type: "missing_in_report" })).filter((exception) => exception.reference === refund_id);
+    assert.equal(found.length, 1, `one missing_in_report for ${refund_id}: ${JSON.stringify(found)}`);
+    return found[0];
+  };
+
+  /** What booking a refund's line does: the receivable gets the refund back, the merchant bears it. */
+  const refundLineBooked = (amount: number) => ({
+    [key("globalpay", "channel_receivable")]: BigInt(amount),
+    [key("globalpay", "bank_in_transit")]: -BigInt(amount),
+    [key(m, "merchant_pending")]: -BigInt(amount),
+    [key(m, "merchant_available")]: BigInt(amount),
+  });
+
+  before(async () => {
+    m = await merchant(h, "Refunding shop");
+    for (const [name, amount] of [["late", 10_000], ["write", 8_000], ["accept", 6_000], ["superseded", 5_000], ["reported", 4_000]] as const) {
+      c[name] = await capture(h, m, amount);
+      r[name] = await refund(h, c[name], amounts[name]);
+    }
+    r.failed = await failedRefund(c.late, 700);
+    // The captures and one of the refunds are reported today; the other refunds are not.
+    const lines = [...Object.values(c).map((cap) => settled(cap, "6001")), refunded(r.reported, amounts.reported, "6001")];
+    lines.push(payout(lines, "6001"));
+    await importReport(h, lines);
+    await importStatement(h, [credit(netOf(lines, "6001"), "GLOBALPAY SETTLEMENT BATCHES 6001")]);
+    assert.equal((await run(h, Date.now())).funded_batches, 1);
+    assert.deepEqual(await exceptions(h), []);
+  });
+
+  it("raises nothing before the refunds' settlement day and grace have passed", async () => {
+    assert.deepEqual((await run(h, Date.now())).new_exceptions, {});
+    assert.deepEqual((await run(h, dueMs - 1)).new_exceptions, {});
+    assert.deepEqual(await exceptions(h), []);
+  });
+
+  it("then one missing_in_report per succeeded refund no line carries, negative, with its payment and merchant; a rerun adds nothing", async () => {
+    const summary = await run(h, dueMs);
+    assert.deepEqual(summary.new_exceptions, { missing_in_report: 4 });
+    const open = await exceptions(h, { status: "open", type: "missing_in_report" });
+    assert.deepEqual(open.map((exception) => exception.reference).sort(), [r.late, r.write, r.accept, r.superseded].sort());
+    const late = await refundException(r.late);
+    assert.equal(late.subject, `missing_in_report:${r.late}`);
+    assert.equal(late.channel, "globalpay");
+    assert.equal(late.expected_amount, -amounts.late);
+    assert.equal(late.currency, "USD");
+    assert.equal(late.payment_id, c.late.payment_id);
+    assert.equal(late.merchant_id, m);
+    assert.equal(late.attempt_id, null, "the exception is about the refund, not a missing capture");
+    assert.equal(late.details.kind, "refund");
+    assert.equal(late.details.attempt, c.late.attempt_id);
+    const transfers = await transferCount(h);
+    for (const as_of of [dueMs, dueMs + 30 * dayMs]) assert.deepEqual((await run(h, as_of)).new_exceptions, {});
+    assert.equal((await exceptions(h)).length, 4);
+    assert.equal(await transferCount(h), transfers);
+    await assertLedgerBalanced(h);
+  });
+
+  it("a later report that carries the refund: its line is booked, resolving is refused, and the next run closes the exception (matched_late)", async () => {
+    const missing = await refundException(r.late);
+    const before = await snapshot(h);
+    const file = await importReport(h, [refunded(r.late, amounts.late, "6002")]);
+    assert.deepEqual((await linesOf(h, file.id)).map((line) => [line.status, line.match_kind, line.match_id]), [["matched", "refund", r.late]]);
+    const refused = await resolve(h, missing.id, { action: "write_off" });
+    assert.ok(!refused.ok);
+    assert.equal(refused.failure.code, "exception_not_resolvable");
+    const summary = await run(h, dueMs);
+    assert.equal(summary.closed_exceptions, 1);
+    assert.deepEqual(summary.new_exceptions, {});
+    const closed = await refundException(r.late);
+    assert.equal(closed.status, "resolved");
+    assert.deepEqual(closed.resolution, { action: "matched_late", settlement_file: file.id, by: "reconciliation" });
+    // Booked once, by the line.
+    assert.deepEqual(changes(before, await snapshot(h)), refundLineBooked(amounts.late));
+    assert.equal((await run(h, dueMs)).closed_exceptions, 0);
+    await assertLedgerBalanced(h);
+  });
+
+  it("write_off: the merchant bears the refund and the receivable the channel never took back is written off", async () => {
+    const exception = await refundException(r.write);
+    const wrong = await resolve(h, exception.id, { action: "match", payment: c.write.payment_id });
+    assert.ok(!wrong.ok);
+    assert.equal(wrong.failure.code, "invalid_action");
+    const before = await snapshot(h);
+    await resolved(h, exception, { action: "write_off" });
+    assert.deepEqual(changes(before, await snapshot(h)), {
+      [key("globalpay", "channel_receivable")]: BigInt(amounts.write),
+      [key("globalpay", "settlement_write_offs")]: -BigInt(amounts.write),
+      [key(m, "merchant_pending")]: -BigInt(amounts.write),
+      [key(m, "merchant_available")]: BigInt(amounts.write),
+    });
+    await assertLedgerBalanced(h);
+  });
+
+  it("accept_reported: the channel never took it back, so the refund's amount returns to the merchant's pending funds", async () => {
+    const before = await snapshot(h);
+    await resolved(h, await refundException(r.accept), { action: "accept_reported" });
+    assert.deepEqual(changes(before, await snapshot(h)), {
+      [key("globalpay", "channel_receivable")]: BigInt(amounts.accept),
+      [key(m, "merchant_pending")]: BigInt(-amounts.accept),
+    });
+    await assertLedgerBalanced(h);
+  });
+
+  it("a line that carries a refund an operator already resolved: the next run posts the resolution back, so the refund is booked once", async () => {
+    const exception = await refundException(r.superseded);
+    const before = await snapshot(h);
+    await resolved(h, exception, { action: "write_off" });
+    const file = await importReport(h, [refunded(r.superseded, amounts.superseded, "6003")]);
+    await run(h, dueMs);
+    assert.deepEqual(changes(before, await snapshot(h)), refundLineBooked(amounts.superseded));
+    const stored = await refundException(r.superseded);
+    assert.equal(stored.status, "resolved");
+    assert.equal(stored.resolution?.action, "write_off");
+    const superseded = stored.resolution?.superseded as Record<string, unknown>;
+    assert.equal(superseded.settlement_file, file.id);
+    assert.equal(superseded.by, "reconciliation");
+    assert.equal(superseded.reversed_transfers, 2);
+    const transfers = await transferCount(h);
+    await run(h, dueMs);
+    assert.equal(await transferCount(h), transfers, "a rerun posts nothing back twice");
+    await assertLedgerBalanced(h);
+  });
+
+  it("leaves nothing open and the channel receivable cleared", async () => {
+    assert.deepEqual(await exceptions(h, { status: "open" }), []);
+    assert.equal(await debitBalance(h, "globalpay", "channel_receivable"), 0n);
+    await assertLedgerBalanced(h);
+  });
+});

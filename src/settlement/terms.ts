@@ -48,6 +48,10 @@ export const settlementLimits = {
   /** Captures examined per page, and pages per run and channel, for missing_in_report. */
   capture_page_max: 5_000,
   capture_pages_per_run_max: 1_000,
+  /** Succeeded refunds examined per page, and pages per run and channel, for missing_in_report;
+   *  also the page of refund exceptions a run closes or supersedes once a line carries the refund. */
+  refund_page_max: 5_000,
+  refund_pages_per_run_max: 1_000,
   /** Bank entries and batches examined per run and channel. */
   entries_per_run_max: 10_000,
   batches_per_run_max: 10_000,

@@ -640,7 +640,24 @@ const migrations: string[] = [
   DROP INDEX settlement_lines_match;
   CREATE INDEX settlement_lines_match ON settlement_lines (match_id, match_kind);
   `,
-
+  // 15: refunds no report carries (missing_in_report, src/settlement/runs.ts): how far each channel's
+  // succeeded refunds are checked, the refund postings by time, and the refunds an operator settled
+  // without a line (a line that carries one later supersedes that resolution, so it is booked once).
+  // Every statement may run again harmlessly.
+  `
+  CREATE TABLE IF NOT EXISTS reconciliation_refund_watermarks (
+    channel TEXT PRIMARY KEY,
+    refunds_checked_through_ms {big} NOT NULL,
+    updated_ms {big} NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS ledger_transfers_refund_time ON ledger_transfers (created_ms) WHERE code = 'refund';
+  CREATE TABLE IF NOT EXISTS refunds_resolved_without_line (
+    refund_id TEXT PRIMARY KEY,
+    exception_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    created_ms {big} NOT NULL
+  );
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {
