@@ -261,4 +261,35 @@ describe("settlement and reconciliation", () => {
     assert.deepEqual(await openExceptions("&channel=globalpay"), []);
     await verify();
   });
+
+  it("globalpay settling a EUR capture in USD: the converted report matches, the USD credit funds its batch, the merchant is settled in EUR", async () => {
+    const euroShop = await createMerchant(setup.stack, "Euro shop");
+    await route(euroShop, "globalpay");
+    const payment = await captured(euroShop, 10_000, "eur");
+    const closed = await sandbox("globalpay", "POST", "/_sandbox/settlement/close", { settle_in: { EUR: "USD" } });
+    const [line] = closed.lines.filter((entry: any) => entry.merchant_reference !== "" && entry.currency === "EUR");
+    assert.ok(line, JSON.stringify(closed.lines));
+    assert.equal(line.gross, 10_000);
+    assert.equal(line.net_currency, "USD");
+    assert.equal(line.exchange_rate, "1.0870");
+    assert.equal(line.net + line.fees, 10_870);
+    assert.deepEqual(closed.batches.map((batch: any) => batch.currency), ["USD"]);
+    assert.deepEqual(closed.payouts.map((payout: any) => [payout.currency, payout.funded]), [["USD", true]]);
+
+    const files = await fetchFiles();
+    const report = files.find((file) => file.channel === "globalpay");
+    assert.equal(report?.status, "imported", JSON.stringify(files));
+    assert.deepEqual(await openExceptions("&channel=globalpay"), []);
+    const batches = (await adminGet("/v1/admin/settlement_batches?channel=globalpay")).body.data;
+    const batch = batches.find((entry: any) => entry.settlement_file === report.id);
+    assert.equal(batch.currency, "usd");
+    assert.equal(batch.status, "reconciled", JSON.stringify(batch));
+    assert.equal(batch.net, line.net);
+    assert.equal(batch.gross, 10_870);
+    // No pricing: the merchant gets Corridor's amount, in the payment's currency.
+    assert.equal((await balance(euroShop, "eur")).available, 10_000);
+    assert.equal((await balance(euroShop, "usd")).available, 0);
+    assert.equal(payment.currency, "eur");
+    await verify();
+  });
 });

@@ -68,7 +68,12 @@ export type AccountPurpose =
   /** Differences within the rounding tolerance (expense, debit-normal; owner: the channel). */
   | "settlement_rounding"
   /** Differences an operator wrote off (expense, debit-normal; owner: the channel). */
-  | "settlement_write_offs";
+  | "settlement_write_offs"
+  /** The channel's currency conversions on settlement, one account per currency (owner: the channel):
+   *  a converted line's gross goes in here in the gross currency, its net and fees come out in the net
+   *  currency, so each currency balances on its own; the accounts together are the channel's FX
+   *  position (what was converted at which rate), not a balance that nets to zero in one currency. */
+  | "fx_conversion";
 
 export const accountFlags = {
   none: 0,
@@ -91,6 +96,7 @@ const purposeFlags: Record<AccountPurpose, number> = {
   channel_fees_commission: accountFlags.none,
   settlement_rounding: accountFlags.none,
   settlement_write_offs: accountFlags.none,
+  fx_conversion: accountFlags.none,
 };
 
 export interface AccountRef {
@@ -109,7 +115,11 @@ export type TransferCode = "authorization" | "capture" | "void" | "refund" | "re
   /** Settlement (src/settlement): a batch's lines cleared from the channel receivable, its fees,
    *  the bank credit that funded it, merchant funds made available, merchant fees, operator adjustments. */
   | "settlement" | "settlement_fee" | "settlement_funding" | "merchant_settlement" | "merchant_fee"
-  | "settlement_adjustment" | "settlement_write_off" | "settlement_rounding";
+  | "settlement_adjustment" | "settlement_write_off" | "settlement_rounding"
+  /** A converted settlement line's gross moved from the receivable into the channel's FX
+   *  conversion account of the gross currency (its net and fees leave the net currency's FX account
+   *  as `settlement` and `settlement_fee`). */
+  | "settlement_conversion";
 
 /** Shards for accounts without flags: LEDGER_BALANCE_SHARDS, default 8. */
 export const balanceShardsMax = 64;

@@ -5,6 +5,13 @@
 //     residual:  Corridor's amount − reported gross, to the channel's rounding account (within the
 //                tolerance), the write-off account or the merchant (operator resolutions)
 //     so the receivable is cleared at exactly what Corridor booked for the line.
+//   a converted line (the channel paid in another currency than the gross's, at the line's exchange
+//   rate), through the channel's FX conversion account of each currency:
+//     gross currency: fx_conversion [channel] ← channel_receivable for the gross; residual as above
+//     net currency:   bank_in_transit [channel] ← fx_conversion [channel] for the net
+//                     each fee: channel_fees_* [channel] ← fx_conversion [channel]
+//     every transfer is within one currency, so each currency balances on its own; the two
+//     fx_conversion accounts hold the conversion (gross in, net and fees out) at the line's rate.
 //   for the merchant, summed per merchant and currency:
 //     fee:       merchant_pending → platform_revenue [platform]
 //     the rest:  merchant_pending → merchant_available (negative sums move back, as far as available goes)
@@ -17,9 +24,12 @@ export type ResidualTarget = "rounding" | "write_off" | "merchant";
 
 export interface LineBooking {
   channel: string;
+  /** The currency of the gross, the receivable and the merchant's amounts (the payment's). */
   currency: string;
+  /** The currency of the net and the fees when the channel converted (absent or equal: none). */
+  net_currency?: string;
   merchant_id: string | null;
-  /** Signed, as reported. */
+  /** Signed, as reported: the gross in `currency`, the net and the fees in the net currency. */
   gross: bigint;
   net: bigint;
   interchange: bigint;
@@ -53,7 +63,11 @@ async function moveSigned(tx: Tx, debit: AccountRef, credit: AccountRef, amount:
 
 interface ChannelSums {
   channel: string;
+  /** The receivable's currency (gross and residuals). */
   currency: string;
+  /** The net's and fees' currency (= currency unless converted). */
+  net_currency: string;
+  gross: bigint;
   net: bigint;
   fees: Record<"channel_fees_interchange" | "channel_fees_scheme" | "channel_fees_markup" | "channel_fees_commission", bigint>;
   residual: Record<ResidualTarget, Map<string, bigint>>;
@@ -62,17 +76,23 @@ interface ChannelSums {
 function sumByChannel(items: readonly LineBooking[]): Map<string, ChannelSums> {
   const sums = new Map<string, ChannelSums>();
   for (const item of items) {
-    assert(item.net === item.gross - item.interchange - item.scheme_fees - item.markup - item.commission, "a booked line's net is its gross less its fees");
-    const key = `${item.channel}|${item.currency}`;
+    const net_currency = item.net_currency ?? item.currency;
+    // A converted line's net is its gross at the exchange rate less its fees (checked by matching,
+    // within the terms' tolerance); an unconverted one's exactly its gross less its fees.
+    if (net_currency === item.currency) {
+      assert(item.net === item.gross - item.interchange - item.scheme_fees - item.markup - item.commission, "a booked line's net is its gross less its fees");
+    }
+    const key = `${item.channel}|${item.currency}|${net_currency}`;
     let sum = sums.get(key);
     if (!sum) {
       sum = {
-        channel: item.channel, currency: item.currency, net: 0n,
+        channel: item.channel, currency: item.currency, net_currency, gross: 0n, net: 0n,
         fees: { channel_fees_interchange: 0n, channel_fees_scheme: 0n, channel_fees_markup: 0n, channel_fees_commission: 0n },
         residual: { rounding: new Map(), write_off: new Map(), merchant: new Map() },
       };
       sums.set(key, sum);
     }
+    sum.gross += item.gross;
     sum.net += item.net;
     sum.fees.channel_fees_interchange += item.interchange;
     sum.fees.channel_fees_scheme += item.scheme_fees;
@@ -97,9 +117,15 @@ const residualAccount: Record<ResidualTarget, { purpose: AccountPurpose; code: T
 
 async function bookChannelSide(tx: Tx, sum: ChannelSums, ref: string): Promise<void> {
   const receivable = account(sum.channel, sum.currency, "channel_receivable");
-  await moveSigned(tx, account(sum.channel, sum.currency, "bank_in_transit"), receivable, sum.net, "settlement", ref);
+  // Unconverted: the net and fees come straight out of the receivable. Converted: the gross goes
+  // from the receivable into the FX account (gross currency), and the net and fees come out of
+  // the FX account of the net currency.
+  const converted = sum.net_currency !== sum.currency;
+  if (converted) await moveSigned(tx, account(sum.channel, sum.currency, "fx_conversion"), receivable, sum.gross, "settlement_conversion", ref);
+  const source = converted ? account(sum.channel, sum.net_currency, "fx_conversion") : receivable;
+  await moveSigned(tx, account(sum.channel, sum.net_currency, "bank_in_transit"), source, sum.net, "settlement", ref);
   for (const [purpose, amount] of Object.entries(sum.fees) as [keyof ChannelSums["fees"], bigint][]) {
-    await moveSigned(tx, account(sum.channel, sum.currency, purpose), receivable, amount, "settlement_fee", ref);
+    await moveSigned(tx, account(sum.channel, sum.net_currency, purpose), source, amount, "settlement_fee", ref);
   }
   for (const target of ["rounding", "write_off", "merchant"] as const) {
     const { purpose, code } = residualAccount[target];

@@ -131,7 +131,9 @@ class ReportTotals {
       this.batches.set(key, batch);
     }
     if (line.booking_date > batch.booking_date) batch.booking_date = line.booking_date;
-    batch.gross += BigInt(line.gross);
+    // A batch is in its net currency: a converted line counts its gross as the channel converted
+    // it (its net plus its fees), not in the payment's currency.
+    batch.gross += line.net_currency === line.currency ? BigInt(line.gross) : BigInt(line.net) + fees;
     batch.interchange += BigInt(line.interchange);
     batch.scheme_fees += BigInt(line.scheme_fees);
     batch.markup += BigInt(line.markup);

@@ -2,10 +2,22 @@
 // or the refund id) in the merchant-reference field, else by the channel's reference. Each line
 // ends matched (and is booked) or an exception; a matched settled line whose fees fall outside the
 // fee model's range is booked as reported and raises a fee_mismatch as well.
+//
+// A converted line (the channel paid out in its settlement currency, not the gross's: gross in the
+// payment's currency, net and fees in the net currency, with the line's Exchange Rate as net units
+// per gross unit) is matched like any other when its gross currency is the payment's and its net is
+// its gross × the rate less its fees, within the terms' amount tolerance plus their FX rounding (in
+// minor units of the net currency): exactly, with the rate read as a scaled integer. A net beyond
+// that is an amount_mismatch whose details name the rate; a gross currency other than the
+// payment's stays a currency_mismatch. The rate itself is not stored on the line (settlement_lines
+// has no column for it): the exception's details carry it, and a matched line's net and fees are
+// booked as reported (src/settlement/bookings.ts, through the channel's FX conversion accounts).
 import {
   capturesByAttempt, capturesByChannelReference, disputesByChannelId, refundsById, factsLookupBatchMax,
   type CaptureFact, type DisputeFact, type RefundFact,
 } from "../payments/settlement-facts.ts";
+import { findCurrency } from "../money/currency.ts";
+import { convertAtRate, convertBackAtRate, parseDecimalRate, type DecimalRate } from "../money/exchange-rate.ts";
 import { estimateFee, type FeeModel } from "../routing/fees.ts";
 import type { Queryable } from "../store/db.ts";
 import type { LineBooking } from "./bookings.ts";
@@ -159,9 +171,41 @@ function lineFees(line: ReportLine): bigint {
   return BigInt(line.interchange) + BigInt(line.scheme_fees) + BigInt(line.markup) + BigInt(line.commission);
 }
 
+/** How a converted line's amounts relate: its rate and the two currencies' exponents. */
+interface Conversion {
+  rate: DecimalRate;
+  gross_exponent: number;
+  net_exponent: number;
+}
+
+/** Parsed conversions by `rate|gross currency|net currency` (a report repeats a few rates over many
+ *  lines), or null when the rate or a currency cannot be read. Bounded: cleared when full. */
+const conversions = new Map<string, Conversion | null>();
+const conversionsKeptMax = 4_096;
+
+function conversionOf(line: ReportLine): Conversion | undefined {
+  const key = `${line.exchange_rate}|${line.currency}|${line.net_currency}`;
+  let conversion = conversions.get(key);
+  if (conversion === undefined) {
+    const rate = parseDecimalRate(line.exchange_rate);
+    const gross = findCurrency(line.currency);
+    const net = findCurrency(line.net_currency);
+    conversion = rate && gross && net && gross.code === line.currency && net.code === line.net_currency
+      ? { rate, gross_exponent: gross.exponent, net_exponent: net.exponent } : null;
+    if (conversions.size >= conversionsKeptMax) conversions.clear();
+    conversions.set(key, conversion);
+  }
+  return conversion ?? undefined;
+}
+
+/** Net-currency fees back in the gross currency at the line's rate (pricing and the fee model are in the payment's currency). */
+function inGrossCurrency(amount: bigint, conversion: Conversion | undefined): bigint {
+  return conversion ? convertBackAtRate(amount, conversion.rate, conversion.gross_exponent, conversion.net_exponent) : amount;
+}
+
 export function bookingOf(line: ReportLine, channel: string, merchant_id: string | null, expected: bigint, merchant_amount: bigint, merchant_fee: bigint, residual_to: LineBooking["residual_to"]): LineBooking {
   return {
-    channel, currency: line.net_currency, merchant_id, gross: BigInt(line.gross), net: BigInt(line.net),
+    channel, currency: line.currency, net_currency: line.net_currency, merchant_id, gross: BigInt(line.gross), net: BigInt(line.net),
     interchange: BigInt(line.interchange), scheme_fees: BigInt(line.scheme_fees), markup: BigInt(line.markup), commission: BigInt(line.commission),
     expected, merchant_amount, merchant_fee, residual_to,
   };
@@ -209,33 +253,53 @@ export async function matchLines(
     // The capture is in a report now (matched, or carried by this line's own exception): an earlier
     // missing_in_report closes, so that it cannot be resolved (and booked) a second time.
     if (candidate.capture) outcome.settled_attempts.push(candidate.capture.attempt_id);
-    if (line.currency !== candidate.currency || line.net_currency !== line.currency) {
+    const converted = line.net_currency !== line.currency;
+    const conversion = converted ? conversionOf(line) : undefined;
+    if (line.currency !== candidate.currency || (converted && !conversion)) {
       outcome.exceptions.push({ ...base, ...ids, type: "currency_mismatch", subject: subjectOf("currency_mismatch"), expected_amount: candidate.expected, reported_amount: BigInt(line.gross),
-        details: { expected_currency: candidate.currency, reported_currency: line.currency, net_currency: line.net_currency } });
+        details: { expected_currency: candidate.currency, reported_currency: line.currency, net_currency: line.net_currency, ...(converted ? { exchange_rate: line.exchange_rate } : {}) } });
       continue;
     }
     const difference = BigInt(line.gross) - candidate.expected;
     if ((difference < 0n ? -difference : difference) > BigInt(terms.amount_tolerance_minor)) {
       outcome.exceptions.push({ ...base, ...ids, type: "amount_mismatch", subject: subjectOf("amount_mismatch"), expected_amount: candidate.expected, reported_amount: BigInt(line.gross),
-        details: { difference: difference.toString(), tolerance_minor: terms.amount_tolerance_minor, line_type: line.type } });
+        details: { difference: difference.toString(), tolerance_minor: terms.amount_tolerance_minor, line_type: line.type, ...(converted ? { exchange_rate: line.exchange_rate, net_currency: line.net_currency } : {}) } });
       continue;
+    }
+    if (conversion) {
+      // The gross at the line's rate less its fees, in the net currency, against the reported net.
+      const convertedGross = convertAtRate(BigInt(line.gross), conversion.rate, conversion.gross_exponent, conversion.net_exponent);
+      const expectedNet = convertedGross - lineFees(line);
+      const netDifference = BigInt(line.net) - expectedNet;
+      const tolerance = terms.amount_tolerance_minor + terms.fx_rounding_minor;
+      if ((netDifference < 0n ? -netDifference : netDifference) > BigInt(tolerance)) {
+        outcome.exceptions.push({ ...base, ...ids, type: "amount_mismatch", subject: subjectOf("amount_mismatch"), expected_amount: candidate.expected, reported_amount: BigInt(line.gross),
+          details: { line_type: line.type, exchange_rate: line.exchange_rate, net_currency: line.net_currency, converted_gross: convertedGross.toString(),
+            expected_net: expectedNet.toString(), reported_net: String(line.net), net_difference: netDifference.toString(), tolerance_minor: tolerance } });
+        continue;
+      }
     }
     row.status = "matched";
     row.booked = true;
     const merchantPricing = candidate.kind === "capture" ? pricing.get(candidate.merchant_id) : undefined;
-    row.merchant_fee = merchantFee(merchantPricing, { gross: candidate.expected, currency: line.currency, interchange: BigInt(line.interchange), scheme_fees: BigInt(line.scheme_fees) }, fx);
+    row.merchant_fee = merchantFee(merchantPricing, {
+      gross: candidate.expected, currency: line.currency,
+      interchange: inGrossCurrency(BigInt(line.interchange), conversion), scheme_fees: inGrossCurrency(BigInt(line.scheme_fees), conversion),
+    }, fx);
     row.pricing_version = merchantPricing?.version ?? null;
     const merchantAmount = candidate.kind === "fee" ? 0n : candidate.expected;
     addBooking(sums, bookingOf(line, channel, candidate.kind === "fee" ? null : candidate.merchant_id, candidate.expected, merchantAmount, row.merchant_fee, "rounding"));
     if (candidate.capture) {
       const range = feeRange(input.fees, channel, candidate.capture);
-      const actual = lineFees(line);
+      const actual = inGrossCurrency(lineFees(line), conversion);
       const tolerance = BigInt(terms.fee_tolerance_minor) + (BigInt(line.gross) * BigInt(terms.fee_tolerance_bps)) / 10_000n;
       if (range && (actual < range.min - tolerance || actual > range.max + tolerance)) {
         outcome.exceptions.push({ ...base, ...ids, type: "fee_mismatch", subject: subjectOf("fee_mismatch"),
           expected_amount: range.max, reported_amount: actual,
           details: { fee_model_min: range.min.toString(), fee_model_max: range.max.toString(), tolerance_minor: tolerance.toString(),
-            interchange: line.interchange, scheme_fees: line.scheme_fees, markup: line.markup, commission: line.commission } });
+            interchange: line.interchange, scheme_fees: line.scheme_fees, markup: line.markup, commission: line.commission,
+            // A converted line's fees are in its net currency; the range and the reported total above are in the payment's.
+            ...(conversion ? { net_currency: line.net_currency, exchange_rate: line.exchange_rate } : {}) } });
       }
     }
   }
@@ -249,7 +313,7 @@ export function mergeBookings(sums: Map<string, LineBooking>, items: readonly Li
 }
 
 function addBooking(sums: Map<string, LineBooking>, item: LineBooking): void {
-  const key = `${item.channel}|${item.currency}|${item.merchant_id}|${item.residual_to}`;
+  const key = `${item.channel}|${item.currency}|${item.net_currency ?? item.currency}|${item.merchant_id}|${item.residual_to}`;
   const sum = sums.get(key);
   if (!sum) return void sums.set(key, { ...item });
   sum.gross += item.gross;

@@ -1351,3 +1351,133 @@ describe("refunds no report carries: missing_in_report past their settlement day
     await assertLedgerBalanced(h);
   });
 });
+
+describe("converted lines: a EUR capture settled in USD at the line's exchange rate", { concurrency: false }, () => {
+  const h = useSettlement();
+  let m: string;
+  let converted: Capture, rounded: Capture, refundedCapture: Capture, offRate: Capture, otherGross: Capture, plain: Capture;
+  let refundId: string;
+  let lines: Line[];
+  let file: SettlementFile;
+  const rate = "1.0870";
+  /** EUR cents at 1.0870 USD per EUR, half-even, in US cents. */
+  const toUsd = (eur: number) => Number(divideHalfEven(BigInt(eur) * 10_870n, 10_000n));
+
+  /** A settled line of a EUR capture, paid in USD: fees in USD, net the converted gross less them (+ `net_off`). */
+  function convertedLine(cap: Capture, batch_number: string, net_off = 0, extra: Partial<Line> = {}): Line {
+    const fees = modelFees(toUsd(cap.amount));
+    const net = toUsd(cap.amount) - fees.interchange - fees.scheme_fees - fees.markup + net_off;
+    return settled(cap, batch_number, { net_currency: "USD", exchange_rate: rate, ...fees, net, ...extra });
+  }
+
+  before(async () => {
+    m = await merchant(h, "Euro shop");
+    converted = await capture(h, m, 10_000, { currency: "EUR" });
+    rounded = await capture(h, m, 3_333, { currency: "EUR" });
+    refundedCapture = await capture(h, m, 6_000, { currency: "EUR" });
+    offRate = await capture(h, m, 5_000, { currency: "EUR" });
+    otherGross = await capture(h, m, 4_000, { currency: "EUR" });
+    plain = await capture(h, m, 2_500);
+    refundId = await refund(h, refundedCapture, 2_000);
+    lines = [
+      convertedLine(converted, "7001"),
+      // 3 333 × 1.087 = 3 622.971: a net one cent off the exact conversion is within the tolerance.
+      convertedLine(rounded, "7001", 1),
+      convertedLine(refundedCapture, "7001"),
+      lineOf({ batch_number: "7001", type: "refunded", merchant_reference: refundId, channel_reference: `gp_rf_${refundId}`, currency: "EUR", gross: -2_000,
+        net_currency: "USD", exchange_rate: rate, net: -toUsd(2_000) }),
+      // 50 cents more than the rate gives: an amount mismatch naming the rate.
+      convertedLine(offRate, "7001", 50),
+      // Gross in GBP for a EUR payment: still a currency mismatch, converted or not.
+      convertedLine(otherGross, "7001", 0, { currency: "GBP" }),
+      settled(plain, "7001"),
+    ];
+    lines.push(payout(lines, "7001", "USD"));
+  });
+
+  it("matches a converted line whose net is its gross at the rate less its fees; a net off the rate is an amount_mismatch, another gross currency a currency_mismatch", async () => {
+    file = await importReport(h, lines);
+    assert.equal(file.status, "imported", JSON.stringify(file.errors));
+    const states = await linesOf(h, file.id);
+    assert.deepEqual(states.map((line) => [line.line, line.status, line.match_kind, line.booked]), [
+      [2, "matched", "capture", 1],
+      [3, "matched", "capture", 1],
+      [4, "matched", "capture", 1],
+      [5, "matched", "refund", 1],
+      [6, "exception", "capture", 0],
+      [7, "exception", "capture", 0],
+      [8, "matched", "capture", 1],
+    ]);
+    const open = await exceptions(h, { status: "open" });
+    assert.deepEqual(open.map((exception) => exception.type).sort(), ["amount_mismatch", "currency_mismatch"]);
+    const mismatch = await openOf(h, "amount_mismatch");
+    assert.equal(mismatch.attempt_id, offRate.attempt_id);
+    assert.equal(mismatch.expected_amount, 5_000);
+    assert.equal(mismatch.reported_amount, 5_000);
+    const fees = modelFee(toUsd(5_000));
+    assert.deepEqual(mismatch.details, {
+      line_type: "settled", exchange_rate: rate, net_currency: "USD", converted_gross: String(toUsd(5_000)),
+      expected_net: String(toUsd(5_000) - fees), reported_net: String(toUsd(5_000) - fees + 50), net_difference: "50",
+      tolerance_minor: defaultTerms.globalpay.amount_tolerance_minor + defaultTerms.globalpay.fx_rounding_minor,
+    });
+    const currencyMismatch = await openOf(h, "currency_mismatch");
+    assert.equal(currencyMismatch.attempt_id, otherGross.attempt_id);
+    assert.deepEqual(currencyMismatch.details, { expected_currency: "EUR", reported_currency: "GBP", net_currency: "USD", exchange_rate: rate });
+    await assertLedgerBalanced(h);
+  });
+
+  it("books the gross out of the EUR receivable into the FX account, the net and fees out of the USD one; the merchant is settled in EUR", async () => {
+    const matchedConverted = [lines[0], lines[1], lines[2], lines[3]];
+    const sum = (of: readonly Line[], pick: (line: Line) => number) => BigInt(of.reduce((total, line) => total + pick(line), 0));
+    // Left on the EUR receivable: only the two exception lines' captures.
+    assert.equal(await debitBalance(h, "globalpay", "channel_receivable", "EUR"), BigInt(offRate.amount + otherGross.amount));
+    assert.equal(await debitBalance(h, "globalpay", "channel_receivable"), 0n);
+    // In EUR the FX account took the converted gross; in USD it paid out the nets and the fees.
+    assert.equal(await debitBalance(h, "globalpay", "fx_conversion", "EUR"), sum(matchedConverted, (line) => line.gross));
+    assert.equal(await debitBalance(h, "globalpay", "fx_conversion"),
+      -sum(matchedConverted, (line) => line.net + line.interchange + line.scheme_fees + line.markup + line.commission));
+    assert.equal(await debitBalance(h, "globalpay", "bank_in_transit"), sum([...matchedConverted, lines[6]], (line) => line.net));
+    assert.equal(await debitBalance(h, "globalpay", "bank_in_transit", "EUR"), 0n);
+    assert.equal(await debitBalance(h, "globalpay", "channel_fees_interchange"), sum([...matchedConverted, lines[6]], (line) => line.interchange));
+    assert.equal(await debitBalance(h, "globalpay", "channel_fees_markup", "EUR"), 0n);
+    // The merchant side stays in the payment's currency, at Corridor's amounts.
+    assert.equal(await creditBalanceOf(h, m, "merchant_available", "EUR"), BigInt(converted.amount + rounded.amount + refundedCapture.amount - 2_000));
+    assert.equal(await creditBalanceOf(h, m, "merchant_pending", "EUR"), BigInt(offRate.amount + otherGross.amount));
+    assert.equal(await creditBalanceOf(h, m, "merchant_available"), BigInt(plain.amount));
+    // The batch is in USD: its gross counts the converted lines as the channel converted them.
+    const batch = await batchView(h, "7001");
+    assert.equal(batch.net, netOf(lines, "7001"));
+    assert.equal(batch.gross, batch.net + batch.fees.total);
+    assert.equal(batch.matched_lines, 5);
+    await assertLedgerBalanced(h);
+  });
+
+  it("the bank credit in USD funds the batch", async () => {
+    await importStatement(h, [credit(netOf(lines, "7001"), "GLOBALPAY SETTLEMENT BATCHES 7001")]);
+    const summary = await run(h, Date.now());
+    assert.equal(summary.funded_batches, 1);
+    // The credit clears the whole batch; what stays out of transit are the two exception lines' nets, until resolved.
+    assert.equal(await debitBalance(h, "globalpay", "bank_in_transit"), -BigInt(lines[4].net + lines[5].net));
+    assert.equal(await debitBalance(h, "platform", "platform_bank"), BigInt(netOf(lines, "7001")));
+    assert.equal((await batchView(h, "7001")).status, "funded");
+    await assertLedgerBalanced(h);
+  });
+
+  it("accepting the amount mismatch books the converted line as reported through the FX accounts", async () => {
+    const before = await snapshot(h);
+    await resolved(h, await openOf(h, "amount_mismatch"), { action: "accept_reported" });
+    const line = lines[4];
+    assert.deepEqual(changes(before, await snapshot(h)), {
+      [key("globalpay", "channel_receivable", "EUR")]: -5_000n,
+      [key("globalpay", "fx_conversion", "EUR")]: 5_000n,
+      [key("globalpay", "fx_conversion")]: -BigInt(line.net + line.interchange + line.scheme_fees + line.markup),
+      [key("globalpay", "bank_in_transit")]: BigInt(line.net),
+      [key("globalpay", "channel_fees_interchange")]: BigInt(line.interchange),
+      [key("globalpay", "channel_fees_scheme")]: BigInt(line.scheme_fees),
+      [key("globalpay", "channel_fees_markup")]: BigInt(line.markup),
+      [key(m, "merchant_pending", "EUR")]: 5_000n,
+      [key(m, "merchant_available", "EUR")]: -5_000n,
+    });
+    await assertLedgerBalanced(h);
+  });
+});

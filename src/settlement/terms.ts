@@ -11,6 +11,10 @@ export interface SettlementTerms {
   /** A line whose gross differs from Corridor's amount by at most this (minor units) is matched;
    *  the difference is booked to the channel's rounding account. */
   amount_tolerance_minor: number;
+  /** A converted line (net currency other than the gross currency) is matched when its net differs
+   *  from its gross × its exchange rate less its fees by at most `amount_tolerance_minor` plus this,
+   *  in minor units of the net currency: the channel's own rounding of the conversion. */
+  fx_rounding_minor: number;
   /** A bank credit funds its batches when it differs from their summed net by at most this per batch. */
   funding_tolerance_minor_per_batch: number;
   /** A line's fees outside the fee model's range by more than this share of its gross (bps) plus
@@ -22,15 +26,15 @@ export interface SettlementTerms {
 export const defaultTerms: Readonly<Record<string, SettlementTerms>> = {
   globalpay: {
     settlement_delay_days: 1, payout_delay_days: 1, grace_days: 2,
-    amount_tolerance_minor: 1, funding_tolerance_minor_per_batch: 1, fee_tolerance_bps: 10, fee_tolerance_minor: 2,
+    amount_tolerance_minor: 1, fx_rounding_minor: 1, funding_tolerance_minor_per_batch: 1, fee_tolerance_bps: 10, fee_tolerance_minor: 2,
   },
   localacq: {
     settlement_delay_days: 2, payout_delay_days: 2, grace_days: 2,
-    amount_tolerance_minor: 1, funding_tolerance_minor_per_batch: 1, fee_tolerance_bps: 10, fee_tolerance_minor: 2,
+    amount_tolerance_minor: 1, fx_rounding_minor: 1, funding_tolerance_minor_per_batch: 1, fee_tolerance_bps: 10, fee_tolerance_minor: 2,
   },
   sandboxbank: {
     settlement_delay_days: 0, payout_delay_days: 0, grace_days: 2,
-    amount_tolerance_minor: 0, funding_tolerance_minor_per_batch: 1, fee_tolerance_bps: 0, fee_tolerance_minor: 0,
+    amount_tolerance_minor: 0, fx_rounding_minor: 0, funding_tolerance_minor_per_batch: 1, fee_tolerance_bps: 0, fee_tolerance_minor: 0,
   },
 };
 

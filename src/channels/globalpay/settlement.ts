@@ -13,7 +13,8 @@
 //   - Gross Currency and Net Currency are ISO 4217 codes; the amounts are unsigned decimals with at
 //     most the currency's exponent digits (converted to integer minor units by digits, no floats),
 //     at most one of each Debit/Credit pair filled, the result a safe integer
-//   - Exchange Rate is a positive decimal, 1 when the two currencies are equal; Creation Date is
+//   - Exchange Rate is a positive decimal (units of the net currency per unit of the gross: a line
+//     globalpay converted before paying it out), 1 when the two currencies are equal; Creation Date is
 //     "YYYY-MM-DD HH:MM:SS" in TimeZone UTC (or GMT)
 //   - net = gross − (commission + markup + scheme fees + interchange) when the currencies are equal
 //   - Batch Number present (digits); one net currency per batch; exactly one MerchantPayout row per

@@ -21,8 +21,11 @@
 //   Gross Currency          ISO 4217 alphabetic code
 //   Gross Debit (GC)        money taken from the merchant (refunds, chargebacks), decimal
 //   Gross Credit (GC)       money paid to the merchant (captures, chargeback reversals), decimal
-//   Exchange Rate           "1" (globalpay settles in the gross currency, it never converts)
-//   Net Currency            ISO 4217 alphabetic code (= Gross Currency)
+//   Exchange Rate           "1" when the line settles in its gross currency; when globalpay converted it
+//                           (a close with settle_in, ../settlement/conversion.ts), units of the Net
+//                           Currency per unit of the Gross Currency as a decimal ("1.0870" USD per EUR)
+//   Net Currency            ISO 4217 alphabetic code: the Gross Currency, or the settlement currency it
+//                           was converted into (the fees and the batch's payout are in it too)
 //   Net Debit (NC)          a negative net, as a positive decimal; on MerchantPayout rows the batch's
 //                           net total (the sum of its other rows' nets)
 //   Net Credit (NC)         a positive net; on MerchantPayout rows a negative batch total
@@ -35,8 +38,9 @@
 //
 // Amounts are unsigned decimal major units with exactly the currency's ISO 4217 exponent digits
 // (12.34 EUR, 1234 JPY, 1.234 KWD); at most one of a Debit/Credit pair is filled, an empty pair is
-// zero. Every row satisfies net = gross credit − gross debit − (commission + markup + scheme fees +
-// interchange). Each batch ends with one MerchantPayout row (gross columns empty, no fees) whose
+// zero. Every row in its gross currency satisfies net = gross credit − gross debit − (commission +
+// markup + scheme fees + interchange); a converted row's net is its gross × Exchange Rate (rounded
+// half-even to the net currency's exponent) less those fees, each fee converted the same way. Each batch ends with one MerchantPayout row (gross columns empty, no fees) whose
 // Net Debit is the batch's net total, the amount paid to the platform's bank account.
 import { findCurrency } from "../../money/currency.ts";
 import { formatMinor } from "../settlement/money.ts";

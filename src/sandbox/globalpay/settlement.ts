@@ -101,6 +101,9 @@ export function createGlobalPayDesk(channel: GlobalPayChannel, chargebacks: Glob
 
   const adapter: DeskAdapter<GpLineDetail> = {
     channel: "globalpay",
+    // A close may settle a captured currency in another (settle_in): Gross Currency stays the
+    // captured one, Net Currency, the fees and the payout are the settlement currency's.
+    converts: true,
     movements() {
       const out: Movement<GpLineDetail>[] = [];
       for (const record of channel.allRecords()) recordMovements(record, out);
@@ -123,7 +126,8 @@ function batchRows(batch: DeskBatch<GpLineDetail>, created_at: Date): GlobalPayR
   const rows = batch.lines.map((line): GlobalPayReportRow => ({
     psp_reference: line.detail.psp_reference, merchant_reference: line.merchant_reference, payment_method: line.detail.payment_method,
     creation_date: reportTimestamp(line.at), type: rowTypes[line.type], modification_reference: line.detail.modification_reference,
-    gross_currency: line.currency, gross: line.gross, net_currency: line.currency, net: line.net,
+    gross_currency: line.currency, gross: line.gross, net_currency: line.settlement?.currency ?? line.currency, net: line.net,
+    ...(line.settlement ? { exchange_rate: line.settlement.exchange_rate } : {}),
     commission: line.fees.commission, markup: line.fees.markup, scheme_fees: line.fees.scheme_fees, interchange: line.fees.interchange,
     batch_number: batch.batch_number,
   }));

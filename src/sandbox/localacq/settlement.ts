@@ -76,6 +76,7 @@ export function createLocalAcqDesk(channel: LocalAcqChannel, options: DeskOption
 
   const adapter: DeskAdapter<LaLineDetail> = {
     channel: "localacq",
+    converts: false,
     movements() {
       const out: Movement<LaLineDetail>[] = [];
       for (const transaction of channel.all()) {

@@ -11,8 +11,13 @@
 // each batch with a positive net is paid to Corridor's account at the sandbox bank (./payout.ts),
 // one credit per currency, its remittance naming the batches it funds.
 //
+// A close may settle some currencies converted into another (`settle_in`, ./conversion.ts; only a
+// channel whose adapter says it converts): a converted line keeps its gross in the captured
+// currency, its fees and net are in the settlement currency, and it goes into that currency's
+// batch, whose payout is in that currency too. Without `settle_in` every line settles as captured.
+//
 // Control routes (test-driven):
-//   POST /_sandbox/settlement/close                  {faults?} → the close (see CloseOutcome)
+//   POST /_sandbox/settlement/close                  {faults?, settle_in?} → the close (see CloseOutcome)
 //   POST /_sandbox/settlement/reports/{id}/publish   publishes a held (late) report
 //   GET  /_sandbox/settlement/reports                every report, published or held
 // Amounts in these answers are ISO 4217 minor units (the channel's own exponent converted).
@@ -20,6 +25,7 @@
 import { BoundedStore } from "../bounded-store.ts";
 import { jsonResponse, parseJsonObject, type SandboxRequest, type SandboxResponse } from "../types.ts";
 import { noFees, totalFees, type LineFees } from "./fees.ts";
+import { convertAmount, convertLineMoney, parseSettleIn, settleAsCaptured, type SettleIn, type SettlementConversion } from "./conversion.ts";
 import { noSettlementFaults, parseSettlementFaults, type SettlementFaults } from "./faults.ts";
 import { toSafe, utcDate } from "./money.ts";
 import { remittanceOf, sendPayout, type PayoutResult } from "./payout.ts";
@@ -35,8 +41,10 @@ export interface DeskLine<D> {
   /** Signed, the channel's own minor units for the currency. */
   gross: bigint;
   fees: LineFees;
-  /** gross − fees. */
+  /** gross − fees; a converted line's the gross at the rate less the (converted) fees. */
   net: bigint;
+  /** Set when the line is settled converted: `fees` and `net` are then in this currency. */
+  settlement?: SettlementConversion;
   /** When the money moved (ms since the epoch). */
   at: number;
   /** The channel's own columns. */
@@ -52,9 +60,11 @@ export interface Movement<D> {
 
 export interface DeskBatch<D> {
   batch_number: number;
+  /** The batch's settlement currency: its lines' net currency. */
   currency: string;
   /** The lines as written (after faults), oldest first. */
   lines: DeskLine<D>[];
+  /** In the batch's currency (a converted line counts its net plus its fees). */
   gross: bigint;
   fees: LineFees;
   net: bigint;
@@ -62,6 +72,8 @@ export interface DeskBatch<D> {
 
 export interface DeskAdapter<D> {
   channel: "globalpay" | "localacq";
+  /** Whether the channel's report can settle a currency converted into another (`settle_in`). */
+  converts: boolean;
   /** Every movement of the channel's records not yet settled. */
   movements(): Movement<D>[];
   /** The channel's minor units → ISO 4217 minor units (exact). */
@@ -91,6 +103,9 @@ export interface LineSummary {
   channel_reference: string;
   currency: string;
   gross: number;
+  /** Converted lines only: the currency of `net` and `fees`, and the rate. */
+  net_currency?: string;
+  exchange_rate?: string;
   net: number;
   fees: number;
 }
@@ -222,16 +237,20 @@ export class SettlementDesk<D> {
     return { report, already: false };
   }
 
-  async close(input: { faults?: SettlementFaults; cutoff_ms?: number } = {}): Promise<CloseOutcome | { error: string }> {
+  async close(input: { faults?: SettlementFaults; cutoff_ms?: number; settle_in?: SettleIn } = {}): Promise<CloseOutcome | { error: string }> {
     const faults = input.faults ?? noSettlementFaults;
+    const settleIn = input.settle_in ?? settleAsCaptured;
+    if (settleIn.size > 0 && !this.adapter.converts) return { error: `${this.adapter.channel} settles every line in the currency it captured (no settle_in)` };
     const created_at = this.now();
     const movements = this.adapter.movements().filter((movement) => input.cutoff_ms === undefined || movement.at < input.cutoff_ms);
     const byCurrency = new Map<string, DeskLine<D>[]>();
     for (const movement of movements) {
-      for (const line of movement.lines) {
-        const lines = byCurrency.get(line.currency) ?? [];
+      for (const captured of movement.lines) {
+        const line = settledLine(captured, settleIn);
+        const currency = line.settlement?.currency ?? line.currency;
+        const lines = byCurrency.get(currency) ?? [];
         lines.push(line);
-        byCurrency.set(line.currency, lines);
+        byCurrency.set(currency, lines);
       }
     }
     const currencies = [...byCurrency.keys()].sort();
@@ -280,9 +299,11 @@ export class SettlementDesk<D> {
         batch_number: batch.batch_number, currency: batch.currency, lines: batch.lines.length,
         gross: this.iso(batch.currency, batch.gross), fees: this.iso(batch.currency, totalFees(batch.fees)), net: this.iso(batch.currency, batch.net),
       })),
-      lines: batches.flatMap((batch) => batch.lines.map((line) => ({
+      lines: batches.flatMap((batch) => batch.lines.map((line): LineSummary => ({
         batch_number: batch.batch_number, type: line.type, merchant_reference: line.merchant_reference, channel_reference: line.channel_reference,
-        currency: line.currency, gross: this.iso(line.currency, line.gross), net: this.iso(line.currency, line.net), fees: this.iso(line.currency, totalFees(line.fees)),
+        currency: line.currency, gross: this.iso(line.currency, line.gross),
+        ...(line.settlement ? { net_currency: line.settlement.currency, exchange_rate: line.settlement.exchange_rate } : {}),
+        net: this.iso(batch.currency, line.net), fees: this.iso(batch.currency, totalFees(line.fees)),
       }))),
       faults: injected, funded, payouts,
     };
@@ -294,10 +315,12 @@ export class SettlementDesk<D> {
     if (path === "/_sandbox/settlement/close") {
       if (method !== "POST") return deskError(405, "METHOD_NOT_ALLOWED", "POST to close");
       const body = request.body.trim() === "" ? {} : parseJsonObject(request.body);
-      if (!body) return deskError(400, "INVALID_REQUEST", "the body is a JSON object {faults?}");
+      if (!body) return deskError(400, "INVALID_REQUEST", "the body is a JSON object {faults?, settle_in?}");
       const parsed = parseSettlementFaults(body.faults);
       if (!parsed.ok) return deskError(400, "INVALID_REQUEST", parsed.message);
-      const result = await this.close({ faults: parsed.faults });
+      const settleIn = parseSettleIn(body.settle_in);
+      if (!settleIn.ok) return deskError(400, "INVALID_REQUEST", settleIn.message);
+      const result = await this.close({ faults: parsed.faults, settle_in: settleIn.settle_in });
       if ("error" in result) return deskError(400, "INVALID_REQUEST", result.error);
       return jsonResponse(200, result);
     }
@@ -340,7 +363,9 @@ export class SettlementDesk<D> {
         seen.add(reference);
         const delta = this.adapter.fromIso(line.currency, BigInt(change));
         if (delta === undefined) return `change_amount ${change} for ${reference} is not representable in ${this.adapter.channel}'s minor units of ${line.currency}`;
-        line = { ...line, gross: line.gross + delta, net: line.net + delta };
+        // A converted line's net moves by the delta at its rate (the channel reports another amount, converted as usual).
+        const netDelta = line.settlement ? convertAmount(delta, line.settlement) : delta;
+        line = { ...line, gross: line.gross + delta, net: line.net + netDelta };
         injected.amount_changed.push({ ...applied, delta: change });
       }
       const feeChange = feeChanges.get(reference);
@@ -381,12 +406,20 @@ export class SettlementDesk<D> {
   }
 }
 
+/** The line as it settles: converted when its currency is one `settle_in` names. */
+function settledLine<D>(line: DeskLine<D>, settleIn: SettleIn): DeskLine<D> {
+  const conversion = settleIn.get(line.currency);
+  if (!conversion) return line;
+  const { fees, net } = convertLineMoney(line.gross, line.fees, conversion);
+  return { ...line, fees, net, settlement: conversion };
+}
+
 function batchOf<D>(batch_number: number, currency: string, lines: DeskLine<D>[]): DeskBatch<D> {
   let gross = 0n;
   let net = 0n;
   const fees = { ...noFees };
   for (const line of lines) {
-    gross += line.gross;
+    gross += line.settlement ? line.net + totalFees(line.fees) : line.gross;
     net += line.net;
     fees.interchange += line.fees.interchange;
     fees.scheme_fees += line.fees.scheme_fees;

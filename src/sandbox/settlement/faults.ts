@@ -13,7 +13,9 @@
 // payout rows are not changed by amounts; the payout rows are always the sum of the lines as
 // written, so the file stays internally consistent and what is paid is what the file says).
 // Deltas are ISO 4217 minor units of the line's currency (localacq: they must be representable in
-// its own exponent). Drop wins over the others; a duplicated line repeats its changed amounts.
+// its own exponent); on a line settled converted (settle_in, ./conversion.ts) change_amount is in
+// its captured currency (its net moves by the delta at the rate) and wrong_fee in its settlement
+// currency. Drop wins over the others; a duplicated line repeats its changed amounts.
 import { isObject } from "../types.ts";
 
 export interface SettlementFaults {
