@@ -61,9 +61,11 @@ function batchView(row: Record<string, unknown>): BatchView {
 }
 
 /** Per channel and currency over booked lines with a booking date in [from, to]: what merchants paid
- *  (merchant fees), what the channel charged, and the margin between them. Exact integers. */
+ *  (merchant fees), what the channel charged, and the margin between them. Exact integers. Lines the
+ *  channel converted are left out: their fees are in the settlement currency and their merchant
+ *  fees in the payment's, and no rate of Corridor's own relates the two. */
 export async function channelMargins(db: Queryable, filter: { channel?: string; from?: string; to?: string }) {
-  const conditions = ["booked = 1"];
+  const conditions = ["booked = 1", "currency = net_currency"];
   const params: unknown[] = [];
   if (filter.channel) (conditions.push("channel = ?"), params.push(filter.channel));
   if (filter.from) (conditions.push("booking_date >= ?"), params.push(filter.from));
@@ -92,12 +94,14 @@ export async function channelMargins(db: Queryable, filter: { channel?: string; 
   });
 }
 
-/** Observed channel cost per channel: fees over settled gross of the recent booked settled lines. */
+/** Observed channel cost per channel: fees over settled gross of the recent booked settled lines
+ *  (unconverted ones: a converted line's fees are in another currency than its gross). */
 export async function observedChannelFees(db: Queryable, since_date: string, lines_min: number): Promise<Map<string, number>> {
   const rows = await db.all<{ channel: string; lines: unknown; gross: unknown; fees: unknown }>(`
     SELECT channel, COUNT(*) AS lines, CAST(SUM(gross) AS TEXT) AS gross,
       CAST(SUM(interchange + scheme_fees + markup + commission) AS TEXT) AS fees
-    FROM settlement_lines WHERE type = 'settled' AND booked = 1 AND booking_date >= ? AND gross > 0 GROUP BY channel`, [since_date]);
+    FROM settlement_lines WHERE type = 'settled' AND booked = 1 AND booking_date >= ? AND gross > 0 AND currency = net_currency
+    GROUP BY channel`, [since_date]);
   const out = new Map<string, number>();
   for (const row of rows) {
     const gross = toBigInt(row.gross);

@@ -1449,6 +1449,9 @@ describe("converted lines: a EUR capture settled in USD at the line's exchange r
     assert.equal(batch.net, netOf(lines, "7001"));
     assert.equal(batch.gross, batch.net + batch.fees.total);
     assert.equal(batch.matched_lines, 5);
+    // Margins leave the converted lines out (fees in USD, merchant fees in EUR): only the plain capture counts.
+    const margins = await channelMargins(h.db, { channel: "globalpay" });
+    assert.deepEqual(margins.map((margin) => [margin.currency, margin.lines, margin.settled_gross]), [["usd", 1, plain.amount]]);
     await assertLedgerBalanced(h);
   });
 
