@@ -185,7 +185,7 @@ async function knownBatches(db: Queryable, channel: string, batches: Iterable<Ba
 const lineColumns = [
   "file_id", "line", "channel", "batch_id", "type", "merchant_reference", "channel_reference", "booking_date", "currency", "gross",
   "net_currency", "net", "interchange", "scheme_fees", "markup", "commission", "status", "match_kind", "match_id", "payment_id",
-  "merchant_id", "expected_amount", "merchant_fee", "pricing_version", "booked", "created_ms",
+  "merchant_id", "expected_amount", "merchant_fee", "pricing_version", "booked", "created_ms", "exchange_rate",
 ] as const;
 
 function pushLineValues(into: unknown[], file_id: string, channel: string, row: LineRow, now_ms: number): void {
@@ -193,7 +193,7 @@ function pushLineValues(into: unknown[], file_id: string, channel: string, row: 
   into.push(
     file_id, line.line, channel, row.batch_id, line.type, line.merchant_reference, line.channel_reference, line.booking_date, line.currency, line.gross,
     line.net_currency, line.net, line.interchange, line.scheme_fees, line.markup, line.commission, row.status, row.match_kind, row.match_id, row.payment_id,
-    row.merchant_id, row.expected, row.merchant_fee, row.pricing_version, row.booked ? 1 : 0, now_ms,
+    row.merchant_id, row.expected, row.merchant_fee, row.pricing_version, row.booked ? 1 : 0, now_ms, line.exchange_rate,
   );
 }
 

@@ -56,7 +56,7 @@ function reportLineOf(row: Row): ReportLine {
   return {
     line: n("line"), batch_number: "", type: row.type as ReportLine["type"], merchant_reference: (row.merchant_reference as string) ?? null,
     channel_reference: (row.channel_reference as string) ?? null, booking_date: row.booking_date as string, currency: row.currency as string,
-    gross: n("gross"), net_currency: row.net_currency as string, net: n("net"), exchange_rate: "1",
+    gross: n("gross"), net_currency: row.net_currency as string, net: n("net"), exchange_rate: row.exchange_rate as string,
     interchange: n("interchange"), scheme_fees: n("scheme_fees"), markup: n("markup"), commission: n("commission"),
   };
 }

@@ -1449,6 +1449,9 @@ describe("converted lines: a EUR capture settled in USD at the line's exchange r
     assert.equal(batch.net, netOf(lines, "7001"));
     assert.equal(batch.gross, batch.net + batch.fees.total);
     assert.equal(batch.matched_lines, 5);
+    // Each line keeps the rate it was converted at.
+    const rates = await h.db.all<{ exchange_rate: string }>("SELECT DISTINCT exchange_rate FROM settlement_lines WHERE file_id = ? ORDER BY exchange_rate", [file.id]);
+    assert.deepEqual(rates.map((row) => row.exchange_rate), ["1", rate]);
     // Margins leave the converted lines out (fees in USD, merchant fees in EUR): only the plain capture counts.
     const margins = await channelMargins(h.db, { channel: "globalpay" });
     assert.deepEqual(margins.map((margin) => [margin.currency, margin.lines, margin.settled_gross]), [["usd", 1, plain.amount]]);

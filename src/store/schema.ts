@@ -658,6 +658,10 @@ const migrations: string[] = [
     created_ms {big} NOT NULL
   );
   `,
+  // 16: each report line keeps the exchange rate the channel converted it at ("1": not converted).
+  `
+  ALTER TABLE settlement_lines ADD COLUMN exchange_rate TEXT NOT NULL DEFAULT '1';
+  `,
 ];
 
 export async function migrate(target: MigrationTarget): Promise<void> {
