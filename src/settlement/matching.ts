@@ -203,6 +203,13 @@ function inGrossCurrency(amount: bigint, conversion: Conversion | undefined): bi
   return conversion ? convertBackAtRate(amount, conversion.rate, conversion.gross_exponent, conversion.net_exponent) : amount;
 }
 
+/** The interchange and scheme fees a line passes through (IC++), in its gross currency: a converted
+ *  line's are converted back at its rate. */
+export function passThroughFees(line: ReportLine): { interchange: bigint; scheme_fees: bigint } {
+  const conversion = line.net_currency !== line.currency ? conversionOf(line) : undefined;
+  return { interchange: inGrossCurrency(BigInt(line.interchange), conversion), scheme_fees: inGrossCurrency(BigInt(line.scheme_fees), conversion) };
+}
+
 export function bookingOf(line: ReportLine, channel: string, merchant_id: string | null, expected: bigint, merchant_amount: bigint, merchant_fee: bigint, residual_to: LineBooking["residual_to"]): LineBooking {
   return {
     channel, currency: line.currency, net_currency: line.net_currency, merchant_id, gross: BigInt(line.gross), net: BigInt(line.net),

@@ -23,7 +23,7 @@ import { toBigInt, toSafeNumber, type Tx } from "../store/db.ts";
 import { bookAdjustment, bookFunding, bookLines, ledgerAccount, platformOwner, type LineBooking } from "./bookings.ts";
 import type { SettlementContext } from "./context.ts";
 import { closeBySubject, findException, missingRefundOf, type ExceptionRecord } from "./exceptions.ts";
-import { bookingOf } from "./matching.ts";
+import { bookingOf, passThroughFees } from "./matching.ts";
 import { merchantFee, pricingOf } from "./pricing.ts";
 import type { ReportLine } from "./report.ts";
 
@@ -86,7 +86,7 @@ async function markLine(tx: Tx, row: Row, update: { merchant_fee?: bigint; prici
 
 async function pricedFee(tx: Tx, s: SettlementContext, merchant_id: string, line: ReportLine, expected: bigint) {
   const pricing = (await pricingOf(tx, [merchant_id])).get(merchant_id);
-  const fee = line.type === "settled" ? merchantFee(pricing, { gross: expected, currency: line.currency, interchange: BigInt(line.interchange), scheme_fees: BigInt(line.scheme_fees) }, s.fees().fx) : 0n;
+  const fee = line.type === "settled" ? merchantFee(pricing, { gross: expected, currency: line.currency, ...passThroughFees(line) }, s.fees().fx) : 0n;
   return { fee, version: pricing?.version ?? null };
 }
 

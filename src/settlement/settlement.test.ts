@@ -17,6 +17,7 @@ import { freshDatabase } from "../../test/helpers.ts";
 import type { SettlementContext } from "./context.ts";
 import { listExceptions, type ExceptionRecord, type ExceptionType } from "./exceptions.ts";
 import { importSettlementFile, type SettlementFile } from "./files.ts";
+import { passThroughFees } from "./matching.ts";
 import { setPricing } from "./pricing.ts";
 import { channelMargins, listSettlementBatches } from "./queries.ts";
 import { scanParsed, type ParsedReport, type ParsedStatement, type ReportLine, type ReportParser, type StatementEntry, type StatementParser } from "./report.ts";
@@ -1456,6 +1457,15 @@ describe("converted lines: a EUR capture settled in USD at the line's exchange r
     const margins = await channelMargins(h.db, { channel: "globalpay" });
     assert.deepEqual(margins.map((margin) => [margin.currency, margin.lines, margin.settled_gross]), [["usd", 1, plain.amount]]);
     await assertLedgerBalanced(h);
+  });
+
+  it("passes a converted line's interchange and scheme fees through (IC++) in the payment's currency, at the line's rate", () => {
+    const line = lines[0];
+    assert.deepEqual(passThroughFees({ ...line, line: 2 }), {
+      interchange: divideHalfEven(BigInt(line.interchange) * 10_000n, 10_870n),
+      scheme_fees: divideHalfEven(BigInt(line.scheme_fees) * 10_000n, 10_870n),
+    });
+    assert.deepEqual(passThroughFees({ ...lines[6], line: 8 }), { interchange: BigInt(lines[6].interchange), scheme_fees: BigInt(lines[6].scheme_fees) });
   });
 
   it("the bank credit in USD funds the batch", async () => {
